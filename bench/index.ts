@@ -1,0 +1,32 @@
+// npm run bench: every suite, one table. Ratios against peers are measured in the same run,
+// because the machines are shared and noisy.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { backendInfo } from '../lib/index.js';
+import { convRows, gemmRows, maxPoolRows } from './ops.js';
+import { eventLoopRows } from './event-loop-rows.js';
+import { sgemmVsOpenblas } from './sgemm-openblas.js';
+import { printTable, type Row } from './table.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const only = process.argv.slice(2);
+const wanted = (suite: string) => only.length === 0 || only.includes(suite);
+
+const info = backendInfo();
+console.log(`convkit bench: backends ${info.available.join(', ')}; isa ${info.native.isa ?? '-'}; threads ${info.native.numThreads ?? '-'}`);
+if (info.native.error) console.log(`native: ${info.native.error}`);
+
+const rows: Row[] = [];
+const notes: string[] = [];
+if (wanted('sgemm')) {
+  const { rows: sgemm, note } = sgemmVsOpenblas(root);
+  rows.push(...sgemm);
+  if (note) notes.push(note);
+}
+if (wanted('gemm')) rows.push(...gemmRows());
+if (wanted('conv')) rows.push(...convRows());
+if (wanted('pool')) rows.push(...maxPoolRows());
+if (wanted('eventloop')) rows.push(...(await eventLoopRows()));
+
+printTable(rows);
+for (const note of notes) console.log(`note: ${note}`);

@@ -1,0 +1,92 @@
+// Kernel timings per backend on the issue's shapes: conv2d forward/backward, max pooling,
+// GEMM through the TypeScript API. Kernels are called through the Backend contract so the
+// js and cpu columns see identical inputs.
+import { backendByName, availableBackends } from '../lib/backend/registry.js';
+import type { Backend, BackendName, ConvGeometry } from '../lib/backend/types.js';
+import { convGeometry, poolGeometry } from '../lib/geometry.js';
+import { measure } from './measure.js';
+import type { Row } from './table.js';
+
+function randomArray(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+const volume = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const convFlops = (g: ConvGeometry) => 2 * g.n * g.o * (g.c / g.groups) * g.kh * g.kw * g.oh * g.ow;
+
+interface ConvCase {
+  name: string;
+  x: number[];
+  w: number[];
+  padding: number;
+  /** The js backend is too slow for the big shapes; run it only where it finishes. */
+  js: boolean;
+}
+
+const convCases: ConvCase[] = [
+  { name: 'N64 3->32 32x32 3x3 p1', x: [64, 3, 32, 32], w: [32, 3, 3, 3], padding: 1, js: false },
+  { name: 'N64 64->64 56x56 3x3 p1', x: [64, 64, 56, 56], w: [64, 64, 3, 3], padding: 1, js: false },
+  { name: 'LeNet conv1 N1 1->6 32x32 5x5', x: [1, 1, 32, 32], w: [6, 1, 5, 5], padding: 0, js: true },
+  { name: 'LeNet conv1 N64 1->6 32x32 5x5', x: [64, 1, 32, 32], w: [6, 1, 5, 5], padding: 0, js: true },
+  { name: 'LeNet conv2 N1 6->16 14x14 5x5', x: [1, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, js: true },
+  { name: 'LeNet conv2 N64 6->16 14x14 5x5', x: [64, 6, 14, 14], w: [16, 6, 5, 5], padding: 0, js: true },
+];
+
+function backendsFor(runJs: boolean): Backend[] {
+  const names: BackendName[] = availableBackends().filter((n) => runJs || n !== 'js');
+  return names.map(backendByName);
+}
+
+export function convRows(): Row[] {
+  const rows: Row[] = [];
+  for (const c of convCases) {
+    const g = convGeometry('bench', c.x, c.w, { padding: c.padding });
+    const x = randomArray(volume(c.x), 1), w = randomArray(volume(c.w), 2), bias = randomArray(g.o, 3);
+    const y = new Float32Array(g.n * g.o * g.oh * g.ow), dy = randomArray(y.length, 4);
+    const dx = new Float32Array(x.length), dw = new Float32Array(w.length), db = new Float32Array(g.o);
+    const flops = convFlops(g);
+    for (const backend of backendsFor(c.js)) {
+      const fwd = measure(`${c.name} fwd ${backend.name}`, () => backend.conv2dForward(g, x, w, bias, y));
+      rows.push({ op: 'conv2d fwd', shape: c.name, backend: backend.name, medianMs: fwd.medianMs, rate: flops / fwd.medianMs / 1e6, unit: 'GFLOP/s' });
+      const bwd = measure(`${c.name} bwd ${backend.name}`, () => backend.conv2dBackward(g, x, w, dy, dx, dw, db));
+      // dX and dW are each one forward's worth of multiply-adds.
+      rows.push({ op: 'conv2d bwd', shape: c.name, backend: backend.name, medianMs: bwd.medianMs, rate: (2 * flops) / bwd.medianMs / 1e6, unit: 'GFLOP/s', note: 'dx+dw+db' });
+    }
+  }
+  return rows;
+}
+
+export function maxPoolRows(): Row[] {
+  const shape = [64, 32, 112, 112];
+  const g = poolGeometry('bench', shape, 2, { stride: 2 }, 'max');
+  const x = randomArray(volume(shape), 5), y = new Float32Array(g.n * g.c * g.oh * g.ow);
+  const argmax = new Int32Array(y.length);
+  const rows: Row[] = [];
+  for (const backend of backendsFor(false)) {
+    const infer = measure(`maxpool ${backend.name}`, () => backend.maxPool2dForward(g, x, y, null));
+    const inferBytes = (x.length + y.length) * 4;
+    rows.push({ op: 'maxPool2d 2x2/2', shape: '64x32x112x112', backend: backend.name, medianMs: infer.medianMs, rate: inferBytes / infer.medianMs / 1e6, unit: 'GB/s', note: 'inference (no argmax)' });
+    const train = measure(`maxpool argmax ${backend.name}`, () => backend.maxPool2dForward(g, x, y, argmax));
+    const trainBytes = (x.length + 2 * y.length) * 4;
+    rows.push({ op: 'maxPool2d 2x2/2', shape: '64x32x112x112', backend: backend.name, medianMs: train.medianMs, rate: trainBytes / train.medianMs / 1e6, unit: 'GB/s', note: 'with argmax' });
+  }
+  return rows;
+}
+
+export function gemmRows(): Row[] {
+  const rows: Row[] = [];
+  for (const size of [256, 512, 1024]) {
+    const a = randomArray(size * size, 6), b = randomArray(size * size, 7), c = new Float32Array(size * size);
+    for (const backend of backendsFor(size <= 256)) {
+      const t = measure(`gemm ${size} ${backend.name}`, () => backend.gemm({ transA: false, transB: false, m: size, n: size, k: size, alpha: 1, beta: 0, a, b, c }));
+      rows.push({ op: 'gemm (via N-API)', shape: `${size}^3`, backend: backend.name, medianMs: t.medianMs, rate: (2 * size ** 3) / t.medianMs / 1e6, unit: 'GFLOP/s' });
+    }
+  }
+  return rows;
+}

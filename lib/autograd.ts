@@ -1,0 +1,114 @@
+// A small tape. An op whose inputs need gradients stores a GradNode on its output: the
+// parents and a closure that maps the output's gradient to the parents' gradients.
+// backward() walks the graph once in topological order, sums gradients of tensors used more
+// than once, stores them on leaves (tensors the user created with requiresGrad) and then
+// releases the closures, as PyTorch does, so the activations they hold can be collected.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Tensor } from './tensor.js';
+
+/**
+ * Maps the output gradient to one gradient per parent (null where a parent needs none).
+ * A returned buffer must be fresh, except that gradOut itself may be passed on to one parent
+ * (reshape does): the walk accumulates into these buffers in place.
+ */
+export type BackwardFn = (gradOut: Float32Array) => ReadonlyArray<Float32Array | null>;
+
+export interface GradNode {
+  readonly op: string;
+  parents: ReadonlyArray<Tensor | null>;
+  backward: BackwardFn | null; // null once released
+}
+
+// Async-aware: code awaited inside noGrad(async () => ...) stays in no-grad mode, while
+// code running concurrently outside it does not.
+const noGradScope = new AsyncLocalStorage<boolean>();
+
+export function isGradEnabled(): boolean {
+  return noGradScope.getStore() !== true;
+}
+
+/** Runs fn without recording the tape and returns its result (a Promise for an async fn). */
+export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`noGrad: fn must be a function, got ${typeof fn}`);
+  return noGradScope.run(true, fn);
+}
+
+/** Whether an op on these inputs must record itself (decided before the forward pass). */
+export function needsGrad(...inputs: ReadonlyArray<Tensor | null | undefined>): boolean {
+  if (!isGradEnabled()) return false;
+  for (const t of inputs) if (t?.requiresGrad) return true;
+  return false;
+}
+
+/** Attaches the tape entry to out when track is true; returns out. */
+export function record(out: Tensor, track: boolean, op: string, parents: ReadonlyArray<Tensor | null>, backward: BackwardFn): Tensor {
+  if (track) {
+    out.requiresGrad = true;
+    out.gradFn = { op, parents, backward };
+  }
+  return out;
+}
+
+/** Tensors reachable from root through nodes that need gradients, root first (reverse topological order). */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const postOrder: Tensor[] = [];
+  const visited = new Set<Tensor>([root]);
+  // Iterative DFS: a deep graph (a long training step) must not overflow the JS stack.
+  const stack: Array<{ t: Tensor; next: number }> = [{ t: root, next: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const parents = top.t.gradFn?.parents ?? [];
+    if (top.next < parents.length) {
+      const p = parents[top.next++];
+      if (p && p.requiresGrad && !visited.has(p)) {
+        visited.add(p);
+        stack.push({ t: p, next: 0 });
+      }
+    } else {
+      postOrder.push(top.t);
+      stack.pop();
+    }
+  }
+  return postOrder.reverse();
+}
+
+function addInto(acc: Float32Array, g: Float32Array): void {
+  for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+}
+
+/** Propagates seed (owned by the walk) from root to every leaf that requires grad. */
+export function runBackward(root: Tensor, seed: Float32Array): void {
+  const order = topologicalOrder(root);
+  const grads = new Map<Tensor, Float32Array>([[root, seed]]);
+  try {
+    for (const t of order) {
+      const g = grads.get(t);
+      grads.delete(t); // drop each buffer as soon as it is consumed
+      const node = t.gradFn;
+      if (!node) {
+        if (g) t.accumulateGrad(g);
+        continue;
+      }
+      if (!node.backward) {
+        throw new Error(`backward: the graph through ${node.op} was already released by an earlier backward() call; run the forward pass again`);
+      }
+      if (!g) continue;
+      const parentGrads = node.backward(g);
+      node.parents.forEach((p, i) => {
+        const pg = parentGrads[i];
+        if (!p || !p.requiresGrad || !pg) return;
+        const acc = grads.get(p);
+        if (!acc) grads.set(p, pg);
+        else if (acc === pg) for (let j = 0; j < acc.length; j++) acc[j] *= 2;
+        else addInto(acc, pg);
+      });
+    }
+  } finally {
+    for (const t of order) {
+      if (t.gradFn) {
+        t.gradFn.backward = null;
+        t.gradFn.parents = [];
+      }
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// The native backend: the addon's kernels, whose signatures equal the Backend contract. The
+// binding checks buffer sizes against the geometry; shapes arrive validated from the ops.
+import type { Backend } from './types.js';
+import type { NativeAddon } from '../native.js';
+
+export function createCpuBackend(addon: NativeAddon): Backend {
+  return {
+    name: 'cpu',
+    gemm: addon.gemm,
+    gemmAsync: addon.gemmAsync,
+    conv2dForward: addon.conv2dForward,
+    conv2dForwardAsync: addon.conv2dForwardAsync,
+    conv2dBackward: addon.conv2dBackward,
+    maxPool2dForward: addon.maxPool2dForward,
+    maxPool2dForwardAsync: addon.maxPool2dForwardAsync,
+    maxPool2dBackward: addon.maxPool2dBackward,
+    avgPool2dForward: addon.avgPool2dForward,
+    avgPool2dBackward: addon.avgPool2dBackward,
+    relu: addon.relu,
+    reluBackward: addon.reluBackward,
+    leakyRelu: addon.leakyRelu,
+    leakyReluBackward: addon.leakyReluBackward,
+    sigmoid: addon.sigmoid,
+    sigmoidBackward: addon.sigmoidBackward,
+    tanh: addon.tanh,
+    tanhBackward: addon.tanhBackward,
+    softmax: addon.softmax,
+    softmaxBackward: addon.softmaxBackward,
+    logSoftmax: addon.logSoftmax,
+    logSoftmaxBackward: addon.logSoftmaxBackward,
+    crossEntropy: addon.crossEntropy,
+    crossEntropyBackward: addon.crossEntropyBackward,
+  };
+}

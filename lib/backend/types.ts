@@ -1,0 +1,82 @@
+// The contract every backend implements: kernels on flat float32 buffers, with shapes already
+// validated by the ops layer. Layout is NCHW, conv weights OIHW, matrices row-major and
+// contiguous. Backward kernels overwrite their outputs; the autograd layer accumulates.
+
+export type BackendName = 'js' | 'cpu';
+
+/** A conv2d problem, fully resolved (padding expanded, output size computed). */
+export interface ConvGeometry {
+  n: number; c: number; h: number; w: number;      // input
+  o: number; kh: number; kw: number;                // weight [o, c/groups, kh, kw]
+  strideH: number; strideW: number;
+  padTop: number; padLeft: number; padBottom: number; padRight: number;
+  dilationH: number; dilationW: number;
+  groups: number;
+  oh: number; ow: number;                           // output
+}
+
+/** A pooling problem, fully resolved. */
+export interface PoolGeometry {
+  n: number; c: number; h: number; w: number;
+  kh: number; kw: number;
+  strideH: number; strideW: number;
+  padTop: number; padLeft: number; padBottom: number; padRight: number;
+  dilationH: number; dilationW: number;             // 1 for average pooling
+  ceilMode: boolean;
+  countIncludePad: boolean;                         // average pooling only
+  oh: number; ow: number;
+}
+
+/** C[m,n] = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k, op(B) is k x n. */
+export interface GemmArgs {
+  transA: boolean; transB: boolean;
+  m: number; n: number; k: number;
+  alpha: number; beta: number;
+  a: Float32Array;   // m x k, or k x m when transA
+  b: Float32Array;   // k x n, or n x k when transB
+  c: Float32Array;   // m x n, read when beta != 0, always written
+}
+
+export interface Backend {
+  readonly name: BackendName;
+
+  gemm(args: GemmArgs): void;
+
+  conv2dForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array): void;
+  /** Each of dx, dw, db that is not null is overwritten. */
+  conv2dBackward(g: ConvGeometry, x: Float32Array, w: Float32Array, dy: Float32Array,
+    dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void;
+
+  /** argmax (null when no backward pass follows) gets ih*w+iw inside each (n, c) plane. */
+  maxPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array, argmax: Int32Array | null): void;
+  maxPool2dBackward(g: PoolGeometry, dy: Float32Array, argmax: Int32Array, dx: Float32Array): void;
+  avgPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array): void;
+  avgPool2dBackward(g: PoolGeometry, dy: Float32Array, dx: Float32Array): void;
+
+  relu(x: Float32Array, y: Float32Array): void;
+  reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  leakyRelu(x: Float32Array, y: Float32Array, slope: number): void;
+  leakyReluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, slope: number): void;
+  sigmoid(x: Float32Array, y: Float32Array): void;
+  /** From the forward output y. */
+  sigmoidBackward(y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  tanh(x: Float32Array, y: Float32Array): void;
+  tanhBackward(y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+
+  /** The tensor is viewed as [outer, dim, inner]; the softmax runs along dim. */
+  softmax(x: Float32Array, y: Float32Array, outer: number, dim: number, inner: number): void;
+  softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, outer: number, dim: number, inner: number): void;
+  logSoftmax(x: Float32Array, y: Float32Array, outer: number, dim: number, inner: number): void;
+  logSoftmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, outer: number, dim: number, inner: number): void;
+
+  /** Mean cross-entropy of logits [n, c] against labels; writes softmax(logits) to probs. */
+  crossEntropy(logits: Float32Array, labels: Int32Array, n: number, c: number, probs: Float32Array): number;
+  /** dlogits = (probs - onehot(labels)) * scale, where scale = upstream gradient / n. */
+  crossEntropyBackward(probs: Float32Array, labels: Int32Array, n: number, c: number, scale: number, dlogits: Float32Array): void;
+
+  // Off-the-event-loop variants of the heavy kernels. The js backend computes synchronously
+  // and resolves; the cpu backend runs an AsyncWorker on the libuv pool.
+  gemmAsync(args: GemmArgs): Promise<void>;
+  conv2dForwardAsync(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array): Promise<void>;
+  maxPool2dForwardAsync(g: PoolGeometry, x: Float32Array, y: Float32Array, argmax: Int32Array | null): Promise<void>;
+}

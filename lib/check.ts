@@ -1,0 +1,67 @@
+// Argument checks shared by every op: tensors, ranks, options objects and option values.
+// Messages start with the op name and name the argument, so every op reports errors the
+// same way (TypeError for a wrong type, RangeError for a wrong value).
+import { Tensor } from './tensor.js';
+import { checkedNumel, describe, formatShape } from './shape.js';
+
+export function checkTensor(op: string, name: string, x: unknown): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${name} must be a Tensor, got ${describe(x)}`);
+  return x;
+}
+
+/** A tensor of exactly one of the given ranks. */
+export function checkTensorRank(op: string, name: string, x: unknown, ranks: number | readonly number[], layout = ''): Tensor {
+  const t = checkTensor(op, name, x);
+  const allowed = typeof ranks === 'number' ? [ranks] : ranks;
+  if (!allowed.includes(t.ndim)) {
+    const want = allowed.map((r) => `${r}-d`).join(' or ');
+    throw new RangeError(`${op}: ${name} must be ${want}${layout ? ` (${layout})` : ''}, got shape ${formatShape(t.shape)}`);
+  }
+  return t;
+}
+
+/** null for null/undefined, else a Tensor. */
+export function checkOptionalTensor(op: string, name: string, x: unknown): Tensor | null {
+  return x === undefined || x === null ? null : checkTensor(op, name, x);
+}
+
+/** The options object (or {}), rejecting keys the op does not know (typos would be silent). */
+export function checkOptions<T extends object>(op: string, opts: unknown, known: readonly (keyof T & string)[]): Partial<T> {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object' || Array.isArray(opts) || opts instanceof Tensor) {
+    throw new TypeError(`${op}: options must be an object like { ${known.join(', ')} }, got ${describe(opts)}`);
+  }
+  for (const key of Object.keys(opts)) {
+    if (!(known as readonly string[]).includes(key)) {
+      throw new TypeError(`${op}: unknown option '${key}' (expected ${known.join(', ')})`);
+    }
+  }
+  return opts as Partial<T>;
+}
+
+/** An integer >= min; 'positive' / 'non-negative' in messages for min 1 / 0. */
+export function checkInt(op: string, name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number') throw new TypeError(`${op}: ${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < min) {
+    const kind = min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer >= ${min}`;
+    throw new RangeError(`${op}: ${name} must be ${kind}, got ${value}`);
+  }
+  return value;
+}
+
+export function checkFiniteNumber(op: string, name: string, value: unknown): number {
+  if (typeof value !== 'number') throw new TypeError(`${op}: ${name} must be a number, got ${describe(value)}`);
+  if (!Number.isFinite(value)) throw new RangeError(`${op}: ${name} must be finite, got ${value}`);
+  return value;
+}
+
+export function checkBoolean(op: string, name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`${op}: ${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** A zero-filled tensor for an op's result, checking its size before allocating. */
+export function allocResult(op: string, shape: readonly number[]): Tensor {
+  return new Tensor(new Float32Array(checkedNumel(op, 'output shape', shape)), Object.freeze(shape.slice()));
+}

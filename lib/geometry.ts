@@ -1,0 +1,167 @@
+// Parses conv / pool options into the resolved ConvGeometry / PoolGeometry the kernels take:
+// expands numbers to [h, w], resolves 'same'/'valid' padding, computes and checks the
+// output size. Shapes given here are already checked for rank by the ops.
+import type { ConvGeometry, PoolGeometry } from './backend/types.js';
+import { checkBoolean, checkInt, checkOptions } from './check.js';
+import { checkedNumel, describe, formatShape } from './shape.js';
+
+export type Pair = number | readonly [number, number];
+/** number, [ph, pw], [top, left, bottom, right], or Keras' 'same' / 'valid'. */
+export type Padding = number | readonly [number, number] | readonly [number, number, number, number] | 'same' | 'valid';
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Padding;
+  dilation?: Pair;
+  groups?: number;
+}
+
+export interface MaxPool2dOptions {
+  /** Defaults to the kernel size. */
+  stride?: Pair;
+  padding?: Padding;
+  dilation?: Pair;
+  ceilMode?: boolean;
+}
+
+export interface AvgPool2dOptions {
+  /** Defaults to the kernel size. */
+  stride?: Pair;
+  padding?: Padding;
+  ceilMode?: boolean;
+  /** Whether padding counts in the divisor; defaults to true, as in PyTorch. */
+  countIncludePad?: boolean;
+}
+
+type Pads = [top: number, left: number, bottom: number, right: number];
+
+function parsePair(op: string, name: string, value: unknown, min: number): [number, number] {
+  if (typeof value === 'number') {
+    checkInt(op, name, value, min);
+    return [value, value];
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    return [checkInt(op, `${name}[0]`, value[0], min), checkInt(op, `${name}[1]`, value[1], min)];
+  }
+  throw new TypeError(`${op}: ${name} must be a number or [h, w], got ${describe(value)}`);
+}
+
+/** Explicit pads, or 'same' (resolved later, when the input size is known). */
+function parsePadding(op: string, value: unknown): Pads | 'same' {
+  if (value === undefined || value === 'valid') return [0, 0, 0, 0];
+  if (value === 'same') return 'same';
+  if (typeof value === 'number') {
+    checkInt(op, 'padding', value, 0);
+    return [value, value, value, value];
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    const [ph, pw] = [checkInt(op, 'padding[0]', value[0], 0), checkInt(op, 'padding[1]', value[1], 0)];
+    return [ph, pw, ph, pw];
+  }
+  if (Array.isArray(value) && value.length === 4) {
+    return value.map((p, i) => checkInt(op, `padding[${i}]`, p, 0)) as Pads;
+  }
+  if (typeof value === 'string') {
+    throw new RangeError(`${op}: padding must be 'same' or 'valid' when it is a string, got '${value}'`);
+  }
+  throw new TypeError(`${op}: padding must be a number, [ph, pw], [top, left, bottom, right], 'same' or 'valid', got ${describe(value)}`);
+}
+
+/** TensorFlow/Keras 'same': out = ceil(in/stride); the odd pixel of padding goes after. */
+function samePads(size: number, kernel: number, stride: number, dilation: number): [number, number] {
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+function resolvePads(pads: Pads | 'same', h: number, w: number, k: number[], s: number[], d: number[]): Pads {
+  if (pads !== 'same') return pads;
+  const [top, bottom] = samePads(h, k[0], s[0], d[0]);
+  const [left, right] = samePads(w, k[1], s[1], d[1]);
+  return [top, left, bottom, right];
+}
+
+function outputSize(size: number, padBefore: number, padAfter: number, effKernel: number, stride: number, ceilMode: boolean): number {
+  const span = size + padBefore + padAfter - effKernel;
+  let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  // In ceil mode a last window that would start inside the after-padding is dropped.
+  if (ceilMode && (out - 1) * stride >= size + padBefore) out -= 1;
+  return out;
+}
+
+/** Throws when the (dilated) kernel does not fit in the padded input. */
+function checkKernelFits(op: string, x: readonly number[], k: number[], d: number[], pads: Pads, detail: string): void {
+  const eff = [d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1];
+  const padded = [x[2] + pads[0] + pads[2], x[3] + pads[1] + pads[3]];
+  if (eff[0] > padded[0] || eff[1] > padded[1]) {
+    const kernel = d[0] === 1 && d[1] === 1 ? `kernel ${k[0]}x${k[1]}` : `dilated kernel ${eff[0]}x${eff[1]} (kernel ${k[0]}x${k[1]}, dilation ${d[0]}x${d[1]})`;
+    throw new RangeError(`${op}: ${kernel} is larger than the padded input ${padded[0]}x${padded[1]} (input ${formatShape(x)}${detail}, padding ${formatPads(pads)})`);
+  }
+}
+
+function formatPads(p: Pads): string {
+  return p.every((v) => v === p[0]) ? String(p[0]) : `[${p.join(',')}]`;
+}
+
+export function convGeometry(op: string, x: readonly number[], w: readonly number[], options: unknown): ConvGeometry {
+  const opts = checkOptions<Conv2dOptions>(op, options, ['stride', 'padding', 'dilation', 'groups']);
+  const stride = parsePair(op, 'stride', opts.stride ?? 1, 1);
+  const dilation = parsePair(op, 'dilation', opts.dilation ?? 1, 1);
+  const groups = checkInt(op, 'groups', opts.groups ?? 1, 1);
+  const padding = parsePadding(op, opts.padding);
+  const [n, c, h, wd] = x;
+  const [o, wc, kh, kw] = w;
+  const shapes = `(input ${formatShape(x)}, weight ${formatShape(w)})`;
+  if (c % groups !== 0) throw new RangeError(`${op}: input channels ${c} are not divisible by groups ${groups} ${shapes}`);
+  if (o % groups !== 0) throw new RangeError(`${op}: weight has ${o} output channels, not divisible by groups ${groups} ${shapes}`);
+  if (wc * groups !== c) {
+    const how = groups > 1 ? ` (weight.shape[1] ${wc} x groups ${groups})` : '';
+    throw new RangeError(`${op}: input has ${c} channels but weight expects ${wc * groups}${how} ${shapes}`);
+  }
+  if (o < 1 || kh < 1 || kw < 1) throw new RangeError(`${op}: weight must have non-zero output channels and kernel size ${shapes}`);
+  const pads = resolvePads(padding, h, wd, [kh, kw], stride, dilation);
+  checkKernelFits(op, x, [kh, kw], dilation, pads, `, weight ${formatShape(w)}`);
+  const oh = outputSize(h, pads[0], pads[2], dilation[0] * (kh - 1) + 1, stride[0], false);
+  const ow = outputSize(wd, pads[1], pads[3], dilation[1] * (kw - 1) + 1, stride[1], false);
+  checkedNumel(op, 'output shape', [n, o, oh, ow]);
+  return {
+    n, c, h, w: wd, o, kh, kw,
+    strideH: stride[0], strideW: stride[1],
+    padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3],
+    dilationH: dilation[0], dilationW: dilation[1],
+    groups, oh, ow,
+  };
+}
+
+export type PoolKind = 'max' | 'avg';
+
+export function poolGeometry(op: string, x: readonly number[], kernel: unknown, options: unknown, kind: PoolKind): PoolGeometry {
+  const opts = kind === 'max'
+    ? checkOptions<MaxPool2dOptions>(op, options, ['stride', 'padding', 'dilation', 'ceilMode'])
+    : checkOptions<AvgPool2dOptions>(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
+  const k = parsePair(op, 'kernel', kernel, 1);
+  const stride = opts.stride === undefined ? k : parsePair(op, 'stride', opts.stride, 1);
+  const dilation = 'dilation' in opts && opts.dilation !== undefined ? parsePair(op, 'dilation', opts.dilation, 1) : [1, 1];
+  const ceilMode = checkBoolean(op, 'ceilMode', opts.ceilMode, false);
+  const countIncludePad = checkBoolean(op, 'countIncludePad', 'countIncludePad' in opts ? opts.countIncludePad : undefined, true);
+  const [n, c, h, w] = x;
+  const pads = resolvePads(parsePadding(op, opts.padding), h, w, k, stride, dilation);
+  // As in PyTorch: a window must always hold at least one real input.
+  const eff = [dilation[0] * (k[0] - 1) + 1, dilation[1] * (k[1] - 1) + 1];
+  const maxPad = [Math.floor(eff[0] / 2), Math.floor(eff[1] / 2)];
+  if (pads[0] > maxPad[0] || pads[2] > maxPad[0] || pads[1] > maxPad[1] || pads[3] > maxPad[1]) {
+    throw new RangeError(`${op}: padding ${formatPads(pads)} is more than half the ${eff[0]}x${eff[1]} kernel (at most ${maxPad[0]} rows and ${maxPad[1]} columns; input ${formatShape(x)})`);
+  }
+  checkKernelFits(op, x, k, dilation, pads, '');
+  const oh = outputSize(h, pads[0], pads[2], eff[0], stride[0], ceilMode);
+  const ow = outputSize(w, pads[1], pads[3], eff[1], stride[1], ceilMode);
+  checkedNumel(op, 'output shape', [n, c, oh, ow]);
+  return {
+    n, c, h, w, kh: k[0], kw: k[1],
+    strideH: stride[0], strideW: stride[1],
+    padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3],
+    dilationH: dilation[0], dilationW: dilation[1],
+    ceilMode, countIncludePad, oh, ow,
+  };
+}

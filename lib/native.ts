@@ -1,0 +1,53 @@
+// Finds and loads the N-API addon (build/Release/convkit.node under the package root). A
+// failure is recorded, not thrown: convkit then runs on the js backend and says why.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Backend } from './backend/types.js';
+
+type Kernels = Omit<Backend, 'name'>;
+
+/** The addon's exports: the Backend kernels with the same signatures, plus its controls. */
+export interface NativeAddon extends Kernels {
+  isa(): string;
+  isaNote(): string;
+  supportedIsas(): string[];
+  setIsa(name: string): void;
+  numThreads(): number;
+  setNumThreads(n: number): void;
+}
+
+export interface NativeLoadResult {
+  addon: NativeAddon | null;
+  path: string | null;
+  error: string | null;
+}
+
+function packageRoot(): string {
+  // Works from lib/ (tsx, vitest) and from dist/ (compiled).
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+  return dir;
+}
+
+export function loadNativeAddon(): NativeLoadResult {
+  if (process.env.CONVKIT_DISABLE_NATIVE === '1') {
+    return { addon: null, path: null, error: 'disabled by CONVKIT_DISABLE_NATIVE=1' };
+  }
+  let path: string | null = null;
+  try {
+    path = join(packageRoot(), 'build', 'Release', 'convkit.node');
+    if (!existsSync(path)) {
+      return { addon: null, path, error: `${path} does not exist (the native build failed or was skipped; run npm run build:native)` };
+    }
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    return { addon, path, error: null };
+  } catch (err) {
+    return { addon: null, path, error: err instanceof Error ? err.message : String(err) };
+  }
+}

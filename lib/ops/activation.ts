@@ -1,0 +1,74 @@
+// Elementwise activations and softmax / logSoftmax along any axis.
+import type { Backend } from '../backend/types.js';
+import { currentBackend } from '../backend/registry.js';
+import { needsGrad, record } from '../autograd.js';
+import { allocResult, checkFiniteNumber, checkTensor } from '../check.js';
+import { normalizeAxis } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+
+/** Forward y = f(x); backward dx from x or y (whichever the kernel wants) and dy. */
+function elementwise(op: string, xArg: unknown,
+  forward: (be: Backend, x: Float32Array, y: Float32Array) => void,
+  backward: (be: Backend, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array) => void): Tensor {
+  const x = checkTensor(op, 'x', xArg);
+  const backend = currentBackend();
+  const out = allocResult(op, x.shape);
+  if (x.size > 0) forward(backend, x.data, out.data);
+  return record(out, needsGrad(x), op, [x], (dy) => {
+    const dx = new Float32Array(x.size);
+    if (dx.length > 0) backward(backend, x.data, out.data, dy, dx);
+    return [dx];
+  });
+}
+
+export function relu(x: Tensor): Tensor {
+  return elementwise('relu', x, (be, x, y) => be.relu(x, y), (be, x, _y, dy, dx) => be.reluBackward(x, dy, dx));
+}
+
+export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
+  checkFiniteNumber('leakyRelu', 'slope', slope);
+  return elementwise('leakyRelu', x,
+    (be, x, y) => be.leakyRelu(x, y, slope),
+    (be, x, _y, dy, dx) => be.leakyReluBackward(x, dy, dx, slope));
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  return elementwise('sigmoid', x, (be, x, y) => be.sigmoid(x, y), (be, _x, y, dy, dx) => be.sigmoidBackward(y, dy, dx));
+}
+
+export function tanh(x: Tensor): Tensor {
+  return elementwise('tanh', x, (be, x, y) => be.tanh(x, y), (be, _x, y, dy, dx) => be.tanhBackward(y, dy, dx));
+}
+
+type SoftmaxKernel = (be: Backend, x: Float32Array, y: Float32Array, outer: number, dim: number, inner: number) => void;
+type SoftmaxBackwardKernel = (be: Backend, y: Float32Array, dy: Float32Array, dx: Float32Array, outer: number, dim: number, inner: number) => void;
+
+/** The tensor viewed as [outer, dim, inner] around axis, as the kernels take it. */
+function alongAxis(op: string, xArg: unknown, axis: unknown, forward: SoftmaxKernel, backward: SoftmaxBackwardKernel): Tensor {
+  const x = checkTensor(op, 'x', xArg);
+  const a = normalizeAxis(op, 'axis', axis, x.shape);
+  const dim = x.ndim === 0 ? 1 : x.shape[a];
+  let outer = 1;
+  for (let i = 0; i < a; i++) outer *= x.shape[i];
+  const inner = dim === 0 ? 0 : x.size / (outer * dim);
+  const backend = currentBackend();
+  const out = allocResult(op, x.shape);
+  if (x.size > 0) forward(backend, x.data, out.data, outer, dim, inner);
+  return record(out, needsGrad(x), op, [x], (dy) => {
+    const dx = new Float32Array(x.size);
+    if (dx.length > 0) backward(backend, out.data, dy, dx, outer, dim, inner);
+    return [dx];
+  });
+}
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return alongAxis('softmax', x, axis,
+    (be, x, y, o, d, i) => be.softmax(x, y, o, d, i),
+    (be, y, dy, dx, o, d, i) => be.softmaxBackward(y, dy, dx, o, d, i));
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return alongAxis('logSoftmax', x, axis,
+    (be, x, y, o, d, i) => be.logSoftmax(x, y, o, d, i),
+    (be, y, dy, dx, o, d, i) => be.logSoftmaxBackward(y, dy, dx, o, d, i));
+}

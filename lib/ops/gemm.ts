@@ -1,0 +1,144 @@
+// gemm (ONNX/BLAS style: alpha * op(a) op(b) + beta * c, c broadcast to [M, N]) and linear
+// (x w^T + b, PyTorch's layout), with gradients as GEMMs on the untransposed buffers.
+import type { Backend } from '../backend/types.js';
+import { currentBackend } from '../backend/registry.js';
+import { needsGrad, record } from '../autograd.js';
+import { allocResult, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
+import { formatShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { gemmArgs, runGemm } from './gemm-kernel.js';
+
+export interface GemmOptions {
+  alpha?: number;
+  /** Scale of c; defaults to 1 when c is given. */
+  beta?: number;
+  transA?: boolean;
+  transB?: boolean;
+}
+
+export interface GemmPlan {
+  op: string;
+  a: Tensor; b: Tensor; c: Tensor | null;
+  m: number; n: number; k: number;
+  alpha: number; beta: number; transA: boolean; transB: boolean;
+  out: Tensor;
+  track: boolean;
+  backend: Backend;
+}
+
+/** c's shape right-aligned against [m, n]: [rows, cols] of c, each 1 or the full size. */
+function broadcastDims(op: string, c: Tensor, m: number, n: number): [number, number] {
+  const rows = c.ndim === 2 ? c.shape[0] : 1;
+  const cols = c.ndim >= 1 ? c.shape[c.ndim - 1] : 1;
+  if (c.ndim > 2 || (rows !== 1 && rows !== m) || (cols !== 1 && cols !== n)) {
+    throw new RangeError(`${op}: c of shape ${formatShape(c.shape)} does not broadcast to the result [${m},${n}] (expected [], [1], [${n}], [1,${n}], [${m},1] or [${m},${n}])`);
+  }
+  return [rows, cols];
+}
+
+/** Writes c broadcast to [m, n] into y. */
+function fillBroadcast(c: Tensor, rows: number, cols: number, m: number, n: number, y: Float32Array): void {
+  if (rows === m && cols === n) {
+    y.set(c.data);
+    return;
+  }
+  for (let i = 0; i < m; i++) {
+    const src = (rows === 1 ? 0 : i) * cols;
+    const row = y.subarray(i * n, (i + 1) * n);
+    if (cols === 1) row.fill(c.data[src]);
+    else row.set(c.data.subarray(src, src + n));
+  }
+}
+
+/** beta * dY summed over the dims c was broadcast along. */
+function reduceToBroadcast(dy: Float32Array, rows: number, cols: number, m: number, n: number, beta: number): Float32Array {
+  const dc = new Float32Array(rows * cols);
+  for (let i = 0; i < m; i++) {
+    const ci = (rows === 1 ? 0 : i) * cols;
+    for (let j = 0; j < n; j++) dc[ci + (cols === 1 ? 0 : j)] += dy[i * n + j];
+  }
+  if (beta !== 1) for (let i = 0; i < dc.length; i++) dc[i] *= beta;
+  return dc;
+}
+
+/** Shared by gemm and linear; the operands are already checked to be 2-D. */
+export function planGemm(op: string, a: Tensor, b: Tensor, c: Tensor | null, options: unknown): GemmPlan {
+  const opts = checkOptions<GemmOptions>(op, options, ['alpha', 'beta', 'transA', 'transB']);
+  const alpha = checkFiniteNumber(op, 'alpha', opts.alpha ?? 1);
+  const beta = checkFiniteNumber(op, 'beta', opts.beta ?? 1);
+  const transA = checkBoolean(op, 'transA', opts.transA, false);
+  const transB = checkBoolean(op, 'transB', opts.transB, false);
+  const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [kb, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (k !== kb) {
+    throw new RangeError(`${op}: inner dimensions differ: op(a) is ${m}x${k} but op(b) is ${kb}x${n} (a ${formatShape(a.shape)}, b ${formatShape(b.shape)}, transA ${transA}, transB ${transB})`);
+  }
+  if (c) broadcastDims(op, c, m, n);
+  const out = allocResult(op, [m, n]);
+  return { op, a, b, c, m, n, k, alpha, beta, transA, transB, out, track: needsGrad(a, b, c), backend: currentBackend() };
+}
+
+export function launchArgs(p: GemmPlan) {
+  let beta = 0;
+  if (p.c && p.beta !== 0) {
+    const [rows, cols] = broadcastDims(p.op, p.c, p.m, p.n);
+    fillBroadcast(p.c, rows, cols, p.m, p.n, p.out.data);
+    beta = p.beta;
+  }
+  return gemmArgs(p.transA, p.transB, p.m, p.n, p.k, p.a.data, p.b.data, p.out.data, p.alpha, beta);
+}
+
+export function finishGemm(p: GemmPlan): Tensor {
+  const { a, b, c, m, n, k, alpha, beta, transA, transB, backend } = p;
+  return record(p.out, p.track, p.op, [a, b, c], (dy) => {
+    let da: Float32Array | null = null;
+    let db: Float32Array | null = null;
+    if (a.requiresGrad) {
+      // d op(a) = alpha dY op(b)^T (m x k); da is its transpose when transA.
+      da = new Float32Array(a.size);
+      if (!transA) runGemm(backend, gemmArgs(false, !transB, m, k, n, dy, b.data, da, alpha));
+      else runGemm(backend, gemmArgs(transB, true, k, m, n, b.data, dy, da, alpha));
+    }
+    if (b.requiresGrad) {
+      // d op(b) = alpha op(a)^T dY (k x n); db is its transpose when transB.
+      db = new Float32Array(b.size);
+      if (!transB) runGemm(backend, gemmArgs(!transA, false, k, n, m, a.data, dy, db, alpha));
+      else runGemm(backend, gemmArgs(true, transA, n, k, m, dy, a.data, db, alpha));
+    }
+    let dc: Float32Array | null = null;
+    if (c?.requiresGrad) {
+      const [rows, cols] = broadcastDims(p.op, c, m, n);
+      dc = reduceToBroadcast(dy, rows, cols, m, n, beta);
+    }
+    return [da, db, dc];
+  });
+}
+
+export function checkGemmOperands(op: string, a: unknown, b: unknown, c: unknown): [Tensor, Tensor, Tensor | null] {
+  return [checkTensorRank(op, 'a', a, 2), checkTensorRank(op, 'b', b, 2), checkOptionalTensor(op, 'c', c)];
+}
+
+/** alpha * op(a) op(b) + beta * c for 2-D a, b; c broadcasts to the [M, N] result. */
+export function gemm(a: Tensor, b: Tensor, c?: Tensor | null, options?: GemmOptions): Tensor {
+  const p = planGemm('gemm', ...checkGemmOperands('gemm', a, b, c), options);
+  runGemm(p.backend, launchArgs(p));
+  return finishGemm(p);
+}
+
+/** x w^T + b for x [N, in], w [out, in], b [out]: PyTorch's nn.Linear. */
+export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+  const op = 'linear';
+  const input = checkTensorRank(op, 'x', x, 2, '[batch, in]');
+  const weight = checkTensorRank(op, 'weight', w, 2, '[out, in]');
+  const bias = checkOptionalTensor(op, 'bias', b);
+  const shapes = `(x ${formatShape(input.shape)}, weight ${formatShape(weight.shape)}${bias ? `, bias ${formatShape(bias.shape)}` : ''})`;
+  if (input.shape[1] !== weight.shape[1]) {
+    throw new RangeError(`${op}: x has ${input.shape[1]} features but weight expects ${weight.shape[1]} ${shapes}`);
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
+    throw new RangeError(`${op}: bias must have shape [${weight.shape[0]}] ${shapes}`);
+  }
+  const p = planGemm(op, input, weight, bias, { transB: true });
+  runGemm(p.backend, launchArgs(p));
+  return finishGemm(p);
+}

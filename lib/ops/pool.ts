@@ -1,0 +1,84 @@
+// Max and average pooling (PyTorch semantics, ceil mode, 'same'/'valid'), and the global
+// pools, which are the same kernels with the window set to the whole plane.
+import type { Backend, PoolGeometry } from '../backend/types.js';
+import { currentBackend } from '../backend/registry.js';
+import { needsGrad, record } from '../autograd.js';
+import { allocResult, checkTensorRank } from '../check.js';
+import { poolGeometry, type AvgPool2dOptions, type MaxPool2dOptions, type Pair, type PoolKind } from '../geometry.js';
+import { formatShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+
+export interface PoolPlan {
+  x: Tensor;
+  g: PoolGeometry;
+  out: Tensor;
+  /** Where each max came from; only when a backward pass may follow. */
+  argmax: Int32Array | null;
+  track: boolean;
+  backend: Backend;
+}
+
+export function planPool(op: string, kind: PoolKind, xArg: unknown, kernel: unknown, options: unknown): PoolPlan {
+  const x = checkTensorRank(op, 'input', xArg, 4, 'NCHW');
+  const g = poolGeometry(op, x.shape, kernel, options, kind);
+  const out = allocResult(op, [g.n, g.c, g.oh, g.ow]);
+  const track = needsGrad(x);
+  const argmax = kind === 'max' && track ? new Int32Array(out.size) : null;
+  return { x, g, out, argmax, track, backend: currentBackend() };
+}
+
+export function finishMaxPool2d(p: PoolPlan): Tensor {
+  const { x, g, argmax, backend } = p;
+  return record(p.out, p.track, 'maxPool2d', [x], (dy) => {
+    const dx = new Float32Array(x.size);
+    if (dy.length > 0) backend.maxPool2dBackward(g, dy, argmax!, dx);
+    return [dx];
+  });
+}
+
+function finishAvgPool2d(p: PoolPlan): Tensor {
+  const { x, g, backend } = p;
+  return record(p.out, p.track, 'avgPool2d', [x], (dy) => {
+    const dx = new Float32Array(x.size);
+    if (dy.length > 0) backend.avgPool2dBackward(g, dy, dx);
+    return [dx];
+  });
+}
+
+function runMaxPool(p: PoolPlan): Tensor {
+  if (p.out.size > 0) p.backend.maxPool2dForward(p.g, p.x.data, p.out.data, p.argmax);
+  return finishMaxPool2d(p);
+}
+
+function runAvgPool(p: PoolPlan): Tensor {
+  if (p.out.size > 0) p.backend.avgPool2dForward(p.g, p.x.data, p.out.data);
+  return finishAvgPool2d(p);
+}
+
+/** Max pooling of x [N,C,H,W]; stride defaults to the kernel. */
+export function maxPool2d(x: Tensor, kernel: Pair, options?: MaxPool2dOptions): Tensor {
+  return runMaxPool(planPool('maxPool2d', 'max', x, kernel, options));
+}
+
+/** Average pooling of x [N,C,H,W]; stride defaults to the kernel, countIncludePad to true. */
+export function avgPool2d(x: Tensor, kernel: Pair, options?: AvgPool2dOptions): Tensor {
+  return runAvgPool(planPool('avgPool2d', 'avg', x, kernel, options));
+}
+
+function planeKernel(op: string, x: unknown): [number, number] {
+  const t = checkTensorRank(op, 'input', x, 4, 'NCHW');
+  if (t.shape[2] === 0 || t.shape[3] === 0) throw new RangeError(`${op}: input has empty planes (input ${formatShape(t.shape)})`);
+  return [t.shape[2], t.shape[3]];
+}
+
+/** Mean over each plane: [N,C,H,W] -> [N,C,1,1]. */
+export function globalAvgPool2d(x: Tensor): Tensor {
+  const op = 'globalAvgPool2d';
+  return runAvgPool(planPool(op, 'avg', x, planeKernel(op, x), {}));
+}
+
+/** Max over each plane: [N,C,H,W] -> [N,C,1,1]. */
+export function globalMaxPool2d(x: Tensor): Tensor {
+  const op = 'globalMaxPool2d';
+  return runMaxPool(planPool(op, 'max', x, planeKernel(op, x), {}));
+}

@@ -1,0 +1,20 @@
+// Module entry: each kernel family registers its own exports.
+#include <napi.h>
+
+#include "call.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  binding::register_controls(env, exports);
+  binding::register_gemm(env, exports);
+  binding::register_conv(env, exports);
+  binding::register_pool(env, exports);
+  binding::register_activation(env, exports);
+  binding::register_loss(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(convkit, init)

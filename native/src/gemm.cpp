@@ -1,0 +1,257 @@
+// The SGEMM driver, BLIS style: loops over cache blocks (MC rows of A, KC of the inner
+// dimension, NC columns of B), packs an A block and a B panel into contiguous slivers, and
+// hands MR x NR tiles to the micro-kernel of the active ISA (native/src/isa/gemm_*.cpp).
+// With several threads, a wide C is split by columns around one shared packed A; a tall C
+// is split by rows, each thread running the whole loop nest on its own packs.
+#include "convkit/gemm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "convkit/error.h"
+#include "convkit/isa.h"
+#include "convkit/threads.h"
+#include "gemm_kernels.h"
+
+namespace convkit {
+namespace {
+
+using gemm::KernelSet;
+
+const KernelSet& kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return gemm::kernels_avx512;
+    case Isa::avx2: return gemm::kernels_avx2;
+    case Isa::scalar: break;
+  }
+  return gemm::kernels_scalar;
+}
+
+// Below this many multiply-adds (~100^3), a second thread costs more than it saves (measured).
+constexpr double kMinParallelWork = 1 << 20;
+
+// One growable, 64-byte aligned buffer. Kept per calling thread (thread_local), so that
+// concurrent callers, and the pool threads of one call, never share a pack.
+class AlignedBuffer {
+ public:
+  ~AlignedBuffer() { std::free(data_); }
+  float* get(size_t floats) {
+    if (floats > capacity_) {
+      std::free(data_);
+      size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!data_) {
+        capacity_ = 0;
+        throw std::bad_alloc();
+      }
+      capacity_ = bytes / sizeof(float);
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+struct PackBuffers {
+  AlignedBuffer a, b;
+};
+
+PackBuffers& pack_buffers() {
+  thread_local PackBuffers buffers;
+  return buffers;
+}
+
+int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
+
+// Splits `total` into near-equal blocks of at most `max_block`, each a multiple of `unit`,
+// so that e.g. k = 300 runs as 152 + 148 rather than 256 + 44.
+int64_t balanced_block(int64_t total, int64_t max_block, int64_t unit) {
+  int64_t blocks = (total + max_block - 1) / max_block;
+  return std::min(max_block, round_up((total + blocks - 1) / blocks, unit));
+}
+
+struct Operands {
+  bool trans_a, trans_b;
+  float alpha, beta;
+  const float* a;
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float* c;
+  int64_t ldc;
+
+  const float* a_at(int64_t i, int64_t p) const { return trans_a ? a + p * lda + i : a + i * lda + p; }
+  const float* b_at(int64_t p, int64_t j) const { return trans_b ? b + j * ldb + p : b + p * ldb + j; }
+};
+
+// Block sizes of one call, fixed up front so that all threads of a region agree.
+struct Blocking {
+  int64_t mc, kc;
+};
+
+Blocking blocking_for(const KernelSet& ks, int64_t m, int64_t k) {
+  return {balanced_block(m, ks.mc, ks.mr), balanced_block(k, ks.kc, 1)};
+}
+
+// Multiplies a packed A block (rows [ic, ic+mc) x k-range [pc, pc+kc)) by columns [j0, j1)
+// of B into C, packing one L2-sized B panel at a time. The loop order mirrors BLIS on
+// Skylake-X with the operands' roles swapped for row-major C: an MR-tall sliver of A (the
+// broadcast operand) stays in L1 while the NR-wide slivers of the B panel stream past it.
+// When A is at most two slivers tall, B is read too few times to repay packing it, and a
+// kernel that can is pointed at the row-major B itself.
+void multiply_packed_a(const KernelSet& ks, const Operands& op, const float* packed_a, int64_t ic, int64_t mc,
+                       int64_t pc, int64_t kc, int64_t j0, int64_t j1) {
+  const bool b_in_place = ks.reads_b_in_place && !op.trans_b && mc <= 2 * ks.mr;
+  const int64_t nc_max = balanced_block(j1 - j0, ks.nc, ks.nr);
+  float* packed_b = b_in_place ? nullptr : pack_buffers().b.get(size_t(kc) * round_up(nc_max, ks.nr));
+  const int64_t b_stride = b_in_place ? op.ldb : ks.nr;
+  const float beta = pc == 0 ? op.beta : 1.f;  // later k-blocks accumulate onto C
+  for (int64_t jc = j0; jc < j1; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, j1 - jc);
+    const float* b_panel = op.b_at(pc, jc);
+    if (!b_in_place) {
+      ks.pack_b(b_panel, op.ldb, op.trans_b, kc, nc, packed_b);
+      b_panel = packed_b;
+    }
+    float* c_block = op.c + ic * op.ldc + jc;
+    for (int64_t ir = 0; ir < mc; ir += ks.mr) {
+      const float* a_sliver = packed_a + ir * kc;
+      const int mr = static_cast<int>(std::min<int64_t>(ks.mr, mc - ir));
+      for (int64_t jr = 0; jr < nc; jr += ks.nr) {
+        const int nr = static_cast<int>(std::min<int64_t>(ks.nr, nc - jr));
+        const float* b_sliver = b_in_place ? b_panel + jr : b_panel + jr * kc;
+        ks.kernel(kc, a_sliver, b_sliver, b_stride, c_block + ir * op.ldc + jr, op.ldc, op.alpha, beta, mr, nr);
+      }
+    }
+  }
+}
+
+// C[i0:i1, j0:j1] on the calling thread alone.
+void gemm_serial(const KernelSet& ks, const Operands& op, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                 int64_t k) {
+  const Blocking bl = blocking_for(ks, i1 - i0, k);
+  float* packed_a = pack_buffers().a.get(size_t(bl.kc) * round_up(bl.mc, ks.mr));
+  for (int64_t ic = i0; ic < i1; ic += bl.mc) {
+    const int64_t mc = std::min(bl.mc, i1 - ic);
+    for (int64_t pc = 0; pc < k; pc += bl.kc) {
+      const int64_t kc = std::min(bl.kc, k - pc);
+      ks.pack_a(op.a_at(ic, pc), op.lda, op.trans_a, mc, kc, packed_a);
+      multiply_packed_a(ks, op, packed_a, ic, mc, pc, kc, j0, j1);
+    }
+  }
+}
+
+// One thread's part of a call that splits the columns of C: the threads pack each A block
+// together into `shared_a` (one share of slivers each), then each multiplies it by its own
+// columns of B. Barriers keep A from being repacked while another thread still reads it.
+void gemm_split_columns(const KernelSet& ks, const Operands& op, int64_t m, int64_t n, int64_t k, int tid,
+                        int nthreads, Barrier& barrier, std::atomic<bool>& out_of_memory, float* shared_a) {
+  const Blocking bl = blocking_for(ks, m, k);
+  const int64_t n_tiles = (n + ks.nr - 1) / ks.nr;
+  const int64_t j0 = std::min(n, n_tiles * tid / nthreads * ks.nr);
+  const int64_t j1 = std::min(n, n_tiles * (tid + 1) / nthreads * ks.nr);
+  // Reserve this thread's B panel up front: a thread that failed to allocate later would
+  // leave the others waiting at a barrier forever.
+  bool reserved = true;
+  try {
+    if (j0 < j1) pack_buffers().b.get(size_t(bl.kc) * round_up(balanced_block(j1 - j0, ks.nc, ks.nr), ks.nr));
+  } catch (const std::bad_alloc&) {
+    reserved = false;
+    out_of_memory.store(true);
+  }
+  barrier.wait();
+  if (out_of_memory.load()) {
+    if (!reserved) throw std::bad_alloc();
+    return;
+  }
+  bool first = true;
+  for (int64_t ic = 0; ic < m; ic += bl.mc) {
+    const int64_t mc = std::min(bl.mc, m - ic);
+    const int64_t slivers = (mc + ks.mr - 1) / ks.mr;
+    const int64_t s0 = slivers * tid / nthreads, s1 = slivers * (tid + 1) / nthreads;
+    for (int64_t pc = 0; pc < k; pc += bl.kc) {
+      const int64_t kc = std::min(bl.kc, k - pc);
+      if (!first) barrier.wait();  // everyone is done with the previous A block
+      first = false;
+      if (s0 < s1) {
+        const int64_t r0 = s0 * ks.mr, rows = std::min(mc, s1 * ks.mr) - r0;
+        ks.pack_a(op.a_at(ic + r0, pc), op.lda, op.trans_a, rows, kc, shared_a + r0 * kc);
+      }
+      barrier.wait();  // the whole A block is packed
+      if (j0 < j1) multiply_packed_a(ks, op, shared_a, ic, mc, pc, kc, j0, j1);
+    }
+  }
+}
+
+// C = beta * C, for k == 0 or alpha == 0, where there is no product to add.
+void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    if (beta == 0.f) {
+      std::fill(row, row + n, 0.f);
+    } else if (beta != 1.f) {
+      for (int64_t j = 0; j < n; ++j) row[j] *= beta;
+    }
+  }
+}
+
+void check_arguments(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                     const float* b, int64_t ldb, const float* c, int64_t ldc) {
+  auto fail = [](const std::string& what) { throw_range("sgemm: " + what); };
+  if (m < 0 || n < 0 || k < 0)
+    fail("m, n, k must be >= 0, got " + std::to_string(m) + ", " + std::to_string(n) + ", " + std::to_string(k));
+  const int64_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
+  if (lda < std::max<int64_t>(1, a_cols))
+    fail("lda " + std::to_string(lda) + " is below the row length " + std::to_string(a_cols) + " of A");
+  if (ldb < std::max<int64_t>(1, b_cols))
+    fail("ldb " + std::to_string(ldb) + " is below the row length " + std::to_string(b_cols) + " of B");
+  if (ldc < std::max<int64_t>(1, n)) fail("ldc " + std::to_string(ldc) + " is below n = " + std::to_string(n));
+  if (m > 0 && n > 0 && !c) throw_type("sgemm: C is null");
+  if (m > 0 && n > 0 && k > 0 && (!a || !b)) throw_type("sgemm: A or B is null");
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  check_arguments(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0.f) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  const KernelSet& ks = kernels_for(active_isa());
+  const Operands op{trans_a, trans_b, alpha, beta, a, lda, b, ldb, c, ldc};
+  const int nthreads = double(m) * double(n) * double(k) < kMinParallelWork ? 1 : num_threads();
+  const int64_t m_tiles = (m + ks.mr - 1) / ks.mr, n_tiles = (n + ks.nr - 1) / ks.nr;
+  if (nthreads > 1 && n_tiles >= nthreads && (n >= m || m_tiles < nthreads)) {
+    // Wide C (the usual conv shape): split columns and share the packed A.
+    const Blocking bl = blocking_for(ks, m, k);
+    float* shared_a = pack_buffers().a.get(size_t(bl.kc) * round_up(bl.mc, ks.mr));
+    Barrier barrier(nthreads);
+    std::atomic<bool> out_of_memory{false};
+    parallel_run([&](int tid, int region_threads) {
+      if (region_threads == nthreads) {
+        gemm_split_columns(ks, op, m, n, k, tid, nthreads, barrier, out_of_memory, shared_a);
+      } else if (tid == 0) {
+        gemm_serial(ks, op, 0, m, 0, n, k);  // the pool was busy: this call runs inline
+      }
+    });
+  } else if (nthreads > 1 && m_tiles >= nthreads) {
+    // Tall C: split rows; each thread packs its own A and (the smaller) B.
+    parallel_run([&](int tid, int region_threads) {
+      const int64_t i0 = std::min(m, m_tiles * tid / region_threads * ks.mr);
+      const int64_t i1 = std::min(m, m_tiles * (tid + 1) / region_threads * ks.mr);
+      if (i0 < i1) gemm_serial(ks, op, i0, i1, 0, n, k);
+    });
+  } else {
+    gemm_serial(ks, op, 0, m, 0, n, k);
+  }
+}
+
+}  // namespace convkit

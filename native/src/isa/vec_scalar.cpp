@@ -1,0 +1,66 @@
+// Scalar (baseline x86-64) kernels: the same generic bodies as the vector files, with V a
+// plain float. Also the reference for CPUs without AVX2.
+#include <cstddef>
+#include <cstdint>
+
+#include "vec_kernels.h"
+
+namespace convkit {
+namespace {
+
+struct V {
+  using T = float;
+  static constexpr int W = 1;
+  static T load(const float* p) { return *p; }
+  static void store(float* p, T v) { *p = v; }
+  static T load_tail(const float* p, int, float) { return *p; }  // never used: W == 1
+  static void store_tail(float* p, T v, int) { *p = v; }
+  static T set1(float a) { return a; }
+  static T add(T a, T b) { return a + b; }
+  static T sub(T a, T b) { return a - b; }
+  static T mul(T a, T b) { return a * b; }
+  static T div(T a, T b) { return a / b; }
+  static T fma(T a, T b, T c) { return a * b + c; }
+  static T maxnan(T a, T b) { return (a != a || a > b) ? a : b; }  // b NaN: a > b false -> b
+  static T clamp(T x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
+  static T gt0(T x, T a, T b) { return x > 0.f ? a : b; }
+  static T le0(T x, T a, T b) { return x <= 0.f ? a : b; }
+  static T abs(T x) { return __builtin_fabsf(x); }
+  static T copysign(T mag, T sgn) { return __builtin_copysignf(mag, sgn); }
+  static T abs_lt(T x, float c, T a, T b) { return __builtin_fabsf(x) < c ? a : b; }
+  static T round(T x) {  // |x| < 2^22 here (clamped); NaN passes through
+    const float magic = 12582912.f;  // 1.5 * 2^23
+    float t = x + magic;  // exact without -ffast-math (not reassociated)
+    return t - magic;
+  }
+  static T scale_pow2(T p, T n) {
+    if (n != n) return n;
+    int32_t ni = int32_t(n);
+    int32_t n1 = ni >> 1, n2 = ni - n1;
+    float s1 = __builtin_bit_cast(float, uint32_t(n1 + 127) << 23);
+    float s2 = __builtin_bit_cast(float, uint32_t(n2 + 127) << 23);
+    return p * s1 * s2;
+  }
+  static float hsum(T v) { return v; }
+  static float hmax(T v) { return v; }
+};
+
+#define CONVKIT_VEC_KERNELS_IMPL
+#include "vec_kernels.h"
+
+void k_maxpool2x2_row(const float* x0, const float* x1, float* y, int32_t* argmax, int64_t count, int32_t base,
+                      int32_t w) {
+  maxpool2x2_row_scalar(x0, x1, y, argmax, count, base, w);
+}
+
+}  // namespace
+
+extern const VecKernels vec_kernels_scalar = {
+    k_relu_fwd,      k_relu_bwd,      k_leaky_fwd,     k_leaky_bwd,        k_sigmoid_fwd, k_sigmoid_bwd,
+    k_tanh_fwd,      k_tanh_bwd,      k_row_max,       k_row_sum,          k_row_dot,     k_exp_shift_sum,
+    k_scale,         k_add_scalar,    k_softmax_bwd_s, k_logsoftmax_bwd_s, k_vmax_acc,    k_exp_sub_v,
+    k_vadd_acc,      k_vfma_acc,      k_vmul_v,        k_vsub_v,           k_softmax_bwd_v, k_logsoftmax_bwd_v,
+    k_maxpool2x2_row,
+};
+
+}  // namespace convkit

@@ -1,0 +1,271 @@
+// Internal: per-ISA vector kernels for activations, softmax rows, pooling rows and small
+// elementwise helpers, selected at run time through active_vec_kernels().
+//
+// This header is plain on purpose (only <cstdint>/<cstddef>): it is included by the ISA files,
+// which are compiled with wide-instruction flags. Everything those files define lives in an
+// anonymous namespace; the only thing they export is one `const VecKernels` table each.
+//
+// The generic kernel bodies are written once, below, against a tiny vector abstraction `V`
+// that each ISA file defines (scalar float, __m256, __m512) before it defines
+// CONVKIT_VEC_KERNELS_IMPL and includes this header a second time inside its anonymous
+// namespace.
+#ifndef CONVKIT_VEC_KERNELS_H_
+#define CONVKIT_VEC_KERNELS_H_
+#include <cstddef>
+#include <cstdint>
+
+namespace convkit {
+
+struct VecKernels {
+  // Elementwise activations (n may be 0). NaN convention: relu(NaN) = NaN (as PyTorch's
+  // clamp_min); leaky_relu/sigmoid/tanh propagate NaN. Backward passes: see activation.h.
+  void (*relu_fwd)(const float* x, float* y, int64_t n);
+  void (*relu_bwd)(const float* x, const float* dy, float* dx, int64_t n);
+  void (*leaky_fwd)(const float* x, float* y, int64_t n, float slope);
+  void (*leaky_bwd)(const float* x, const float* dy, float* dx, int64_t n, float slope);
+  void (*sigmoid_fwd)(const float* x, float* y, int64_t n);
+  void (*sigmoid_bwd)(const float* y, const float* dy, float* dx, int64_t n);
+  void (*tanh_fwd)(const float* x, float* y, int64_t n);
+  void (*tanh_bwd)(const float* y, const float* dy, float* dx, int64_t n);
+
+  // Contiguous rows (softmax with inner == 1, cross-entropy).
+  float (*row_max)(const float* x, int64_t n);                      // NaN if any is NaN
+  float (*row_sum)(const float* x, int64_t n);
+  float (*row_dot)(const float* a, const float* b, int64_t n);
+  float (*exp_shift_sum)(const float* x, float shift, float* y, int64_t n);  // y = exp(x - shift), returns sum y
+  void (*scale)(float* y, float s, int64_t n);                      // y *= s
+  void (*add_scalar)(const float* x, float s, float* y, int64_t n); // y = x + s (in place allowed)
+  void (*softmax_bwd_s)(const float* y, const float* dy, float s, float* dx, int64_t n);     // dx = y*(dy - s)
+  void (*logsoftmax_bwd_s)(const float* y, const float* dy, float s, float* dx, int64_t n);  // dx = dy - exp(y)*s
+
+  // Strided softmax (inner > 1): the same steps with a per-lane vector m / s of length n.
+  void (*vmax_acc)(float* m, const float* x, int64_t n);                      // m = max(m, x), NaN sticks
+  void (*exp_sub_v)(const float* x, const float* m, float* y, int64_t n);     // y = exp(x - m)
+  void (*vadd_acc)(float* s, const float* x, int64_t n);                      // s += x
+  void (*vfma_acc)(float* s, const float* a, const float* b, int64_t n);      // s += a*b
+  void (*vmul_v)(float* y, const float* s, int64_t n);                        // y *= s
+  void (*vsub_v)(const float* x, const float* s, float* y, int64_t n);        // y = x - s
+  void (*softmax_bwd_v)(const float* y, const float* dy, const float* s, float* dx, int64_t n);
+  void (*logsoftmax_bwd_v)(const float* y, const float* dy, const float* s, float* dx, int64_t n);
+
+  // Max pool 2x2 stride 2, one output row: output j reads x0[2j], x0[2j+1], x1[2j], x1[2j+1]
+  // (x1 = x0 + w). argmax (may be null) gets base + 2j (+1, +w, +w+1) of the first maximum in
+  // PyTorch's scan order (a NaN wins and sticks).
+  void (*maxpool2x2_row)(const float* x0, const float* x1, float* y, int32_t* argmax, int64_t count,
+                         int32_t base, int32_t w);
+};
+
+extern const VecKernels vec_kernels_scalar;
+extern const VecKernels vec_kernels_avx2;
+extern const VecKernels vec_kernels_avx512;
+
+// The table for convkit::active_isa() (defined in activation.cpp, baseline code).
+const VecKernels& active_vec_kernels();
+
+}  // namespace convkit
+#endif  // CONVKIT_VEC_KERNELS_H_
+
+// ------------------------------------------------------------------------------------------
+// Generic bodies, instantiated inside each ISA file's anonymous namespace. V provides:
+//   T, W, load, store, load_tail(p, n, fill), store_tail(p, v, n), set1, add, sub, mul, div,
+//   fma(a, b, c) = a*b + c, maxnan(a, b) (NaN if either), clamp(x, lo, hi) (keeps NaN),
+//   gt0(x, a, b) = x > 0 ? a : b, le0(x, a, b) = x <= 0 ? a : b, abs, copysign(mag, sgn),
+//   abs_lt(x, c, a, b) = |x| < c ? a : b, round, scale_pow2(p, n) = p * 2^n (n integral,
+//   in [-150, 128]), hsum, hmax (NaN-propagating).
+#if defined(CONVKIT_VEC_KERNELS_IMPL) && !defined(CONVKIT_VEC_KERNELS_IMPL_DONE)
+#define CONVKIT_VEC_KERNELS_IMPL_DONE
+
+using T = V::T;
+constexpr int W = V::W;
+
+// exp(x): Cephes-style range reduction x = n*ln2 + r, degree-6 polynomial on |r| <= ln2/2
+// (about 1 ulp), and 2^n applied in two halves so results down to the subnormals and up to
+// overflow (inf for x > 88.72) come out right. exp(-inf) = 0, exp(+inf) = inf, NaN -> NaN.
+inline T vexp(T x) {
+  x = V::clamp(x, -104.f, 88.8f);
+  T fx = V::round(V::mul(x, V::set1(1.44269504088896341f)));
+  T r = V::fma(fx, V::set1(-0.693359375f), x);
+  r = V::fma(fx, V::set1(2.12194440e-4f), r);
+  T p = V::set1(1.9875691500e-4f);
+  p = V::fma(p, r, V::set1(1.3981999507e-3f));
+  p = V::fma(p, r, V::set1(8.3334519073e-3f));
+  p = V::fma(p, r, V::set1(4.1665795894e-2f));
+  p = V::fma(p, r, V::set1(1.6666665459e-1f));
+  p = V::fma(p, r, V::set1(5.0000001201e-1f));
+  T r2 = V::mul(r, r);
+  p = V::fma(p, r2, V::add(r, V::set1(1.f)));
+  return V::scale_pow2(p, fx);
+}
+
+inline T vsigmoid(T x) {
+  T e = vexp(V::sub(V::set1(0.f), x));
+  return V::div(V::set1(1.f), V::add(V::set1(1.f), e));
+}
+
+// tanh: odd polynomial (Cephes tanhf) for |x| < 0.625, else 1 - 2/(exp(2|x|) + 1) with the
+// sign of x. Saturates to +-1; NaN -> NaN.
+inline T vtanh(T x) {
+  T z = V::mul(x, x);
+  T p = V::set1(-5.70498872745e-3f);
+  p = V::fma(p, z, V::set1(2.06390887954e-2f));
+  p = V::fma(p, z, V::set1(-5.37397155531e-2f));
+  p = V::fma(p, z, V::set1(1.33314422036e-1f));
+  p = V::fma(p, z, V::set1(-3.33332819422e-1f));
+  T small = V::fma(V::mul(p, z), x, x);
+  T e = vexp(V::mul(V::abs(x), V::set1(2.f)));
+  T big = V::sub(V::set1(1.f), V::div(V::set1(2.f), V::add(e, V::set1(1.f))));
+  big = V::copysign(big, x);
+  return V::abs_lt(x, 0.625f, small, big);
+}
+
+template <class F>
+inline void map1(const float* x, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::store(y + i, f(V::load(x + i)));
+  if (i < n) {
+    int r = int(n - i);
+    V::store_tail(y + i, f(V::load_tail(x + i, r, 0.f)), r);
+  }
+}
+
+template <class F>
+inline void map2(const float* a, const float* b, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::store(y + i, f(V::load(a + i), V::load(b + i)));
+  if (i < n) {
+    int r = int(n - i);
+    V::store_tail(y + i, f(V::load_tail(a + i, r, 0.f), V::load_tail(b + i, r, 0.f)), r);
+  }
+}
+
+template <class F>
+inline void map3(const float* a, const float* b, const float* c, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::store(y + i, f(V::load(a + i), V::load(b + i), V::load(c + i)));
+  if (i < n) {
+    int r = int(n - i);
+    V::store_tail(y + i, f(V::load_tail(a + i, r, 0.f), V::load_tail(b + i, r, 0.f), V::load_tail(c + i, r, 0.f)), r);
+  }
+}
+
+void k_relu_fwd(const float* x, float* y, int64_t n) {
+  map1(x, y, n, [](T v) { return V::le0(v, V::set1(0.f), v); });  // NaN is not <= 0: kept
+}
+void k_relu_bwd(const float* x, const float* dy, float* dx, int64_t n) {
+  map2(x, dy, dx, n, [](T v, T g) { return V::gt0(v, g, V::set1(0.f)); });
+}
+void k_leaky_fwd(const float* x, float* y, int64_t n, float slope) {
+  T s = V::set1(slope);
+  map1(x, y, n, [s](T v) { return V::gt0(v, v, V::mul(v, s)); });
+}
+void k_leaky_bwd(const float* x, const float* dy, float* dx, int64_t n, float slope) {
+  T s = V::set1(slope);
+  map2(x, dy, dx, n, [s](T v, T g) { return V::gt0(v, g, V::mul(g, s)); });
+}
+void k_sigmoid_fwd(const float* x, float* y, int64_t n) { map1(x, y, n, [](T v) { return vsigmoid(v); }); }
+void k_sigmoid_bwd(const float* y, const float* dy, float* dx, int64_t n) {
+  map2(y, dy, dx, n, [](T v, T g) { return V::mul(g, V::mul(v, V::sub(V::set1(1.f), v))); });
+}
+void k_tanh_fwd(const float* x, float* y, int64_t n) { map1(x, y, n, [](T v) { return vtanh(v); }); }
+void k_tanh_bwd(const float* y, const float* dy, float* dx, int64_t n) {
+  map2(y, dy, dx, n, [](T v, T g) { return V::mul(g, V::sub(V::set1(1.f), V::mul(v, v))); });
+}
+
+float k_row_max(const float* x, int64_t n) {
+  T acc = V::set1(-__builtin_inff());
+  int64_t i = 0;
+  for (; i + W <= n; i += W) acc = V::maxnan(acc, V::load(x + i));
+  if (i < n) acc = V::maxnan(acc, V::load_tail(x + i, int(n - i), -__builtin_inff()));
+  return V::hmax(acc);
+}
+float k_row_sum(const float* x, int64_t n) {
+  T acc = V::set1(0.f);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) acc = V::add(acc, V::load(x + i));
+  if (i < n) acc = V::add(acc, V::load_tail(x + i, int(n - i), 0.f));
+  return V::hsum(acc);
+}
+float k_row_dot(const float* a, const float* b, int64_t n) {
+  T acc = V::set1(0.f);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) acc = V::fma(V::load(a + i), V::load(b + i), acc);
+  if (i < n) acc = V::fma(V::load_tail(a + i, int(n - i), 0.f), V::load_tail(b + i, int(n - i), 0.f), acc);
+  return V::hsum(acc);
+}
+float k_exp_shift_sum(const float* x, float shift, float* y, int64_t n) {
+  T acc = V::set1(0.f), sh = V::set1(shift);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    T e = vexp(V::sub(V::load(x + i), sh));
+    V::store(y + i, e);
+    acc = V::add(acc, e);
+  }
+  if (i < n) {
+    int r = int(n - i);
+    T e = vexp(V::sub(V::load_tail(x + i, r, -__builtin_inff()), sh));
+    V::store_tail(y + i, e, r);
+    acc = V::add(acc, e);
+  }
+  return V::hsum(acc);
+}
+void k_scale(float* y, float s, int64_t n) {
+  T sv = V::set1(s);
+  map1(y, y, n, [sv](T v) { return V::mul(v, sv); });
+}
+void k_add_scalar(const float* x, float s, float* y, int64_t n) {
+  T sv = V::set1(s);
+  map1(x, y, n, [sv](T v) { return V::add(v, sv); });
+}
+void k_softmax_bwd_s(const float* y, const float* dy, float s, float* dx, int64_t n) {
+  T sv = V::set1(s);
+  map2(y, dy, dx, n, [sv](T v, T g) { return V::mul(v, V::sub(g, sv)); });
+}
+void k_logsoftmax_bwd_s(const float* y, const float* dy, float s, float* dx, int64_t n) {
+  T sv = V::set1(s);
+  map2(y, dy, dx, n, [sv](T v, T g) { return V::sub(g, V::mul(vexp(v), sv)); });
+}
+void k_vmax_acc(float* m, const float* x, int64_t n) {
+  map2(m, x, m, n, [](T a, T b) { return V::maxnan(a, b); });
+}
+void k_exp_sub_v(const float* x, const float* m, float* y, int64_t n) {
+  map2(x, m, y, n, [](T a, T b) { return vexp(V::sub(a, b)); });
+}
+void k_vadd_acc(float* s, const float* x, int64_t n) {
+  map2(s, x, s, n, [](T a, T b) { return V::add(a, b); });
+}
+void k_vfma_acc(float* s, const float* a, const float* b, int64_t n) {
+  map3(s, a, b, s, n, [](T acc, T u, T v) { return V::fma(u, v, acc); });
+}
+void k_vmul_v(float* y, const float* s, int64_t n) {
+  map2(y, s, y, n, [](T a, T b) { return V::mul(a, b); });
+}
+void k_vsub_v(const float* x, const float* s, float* y, int64_t n) {
+  map2(x, s, y, n, [](T a, T b) { return V::sub(a, b); });
+}
+void k_softmax_bwd_v(const float* y, const float* dy, const float* s, float* dx, int64_t n) {
+  map3(y, dy, s, dx, n, [](T v, T g, T sv) { return V::mul(v, V::sub(g, sv)); });
+}
+void k_logsoftmax_bwd_v(const float* y, const float* dy, const float* s, float* dx, int64_t n) {
+  map3(y, dy, s, dx, n, [](T v, T g, T sv) { return V::sub(g, V::mul(vexp(v), sv)); });
+}
+
+// Scalar 2x2/2 max pool for tails (and the whole row on the scalar ISA).
+inline void maxpool2x2_row_scalar(const float* x0, const float* x1, float* y, int32_t* argmax, int64_t count,
+                                  int32_t base, int32_t w) {
+  for (int64_t j = 0; j < count; ++j) {
+    const float v[4] = {x0[2 * j], x0[2 * j + 1], x1[2 * j], x1[2 * j + 1]};
+    const int32_t off[4] = {0, 1, w, w + 1};
+    float m = v[0];
+    int k = 0;
+    for (int t = 1; t < 4; ++t) {
+      if (v[t] > m || v[t] != v[t]) {
+        m = v[t];
+        k = t;
+      }
+    }
+    y[j] = m;
+    if (argmax) argmax[j] = base + int32_t(2 * j) + off[k];
+  }
+}
+
+#endif  // CONVKIT_VEC_KERNELS_IMPL

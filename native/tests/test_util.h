@@ -1,0 +1,72 @@
+// Minimal test support for the C++ kernel tests: a seeded generator, tolerant comparison,
+// and a loop that runs a test once per ISA this CPU supports (forcing each path in turn).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "convkit/isa.h"
+
+namespace test {
+
+inline int failures = 0;
+
+#define CHECK(cond, ...)                                                   \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      ++test::failures;                                                    \
+      std::fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+      std::fprintf(stderr, __VA_ARGS__);                                   \
+      std::fprintf(stderr, "\n");                                          \
+    }                                                                      \
+  } while (0)
+
+inline std::vector<float> random_vector(size_t n, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Largest |got - want| / (atol + rtol*|want|); <= 1 means within tolerance.
+inline double max_error_ratio(const float* got, const float* want, size_t n, double atol, double rtol) {
+  double worst = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double e = std::fabs(double(got[i]) - double(want[i])) / (atol + rtol * std::fabs(double(want[i])));
+    if (!(e <= worst)) worst = std::isnan(e) ? INFINITY : e;
+  }
+  return worst;
+}
+
+inline bool all_close(const std::vector<float>& got, const std::vector<float>& want, double atol = 1e-4,
+                      double rtol = 1e-4) {
+  return got.size() == want.size() && max_error_ratio(got.data(), want.data(), got.size(), atol, rtol) <= 1.0;
+}
+
+template <class F>
+void for_each_isa(F&& fn) {
+  for (convkit::Isa isa : {convkit::Isa::scalar, convkit::Isa::avx2, convkit::Isa::avx512}) {
+    if (!convkit::isa_supported(isa)) {
+      std::printf("[skip] %s not supported by this CPU\n", convkit::isa_name(isa));
+      continue;
+    }
+    convkit::set_active_isa(isa);
+    fn(isa);
+  }
+  convkit::set_active_isa(convkit::best_supported_isa());
+}
+
+inline int finish(const char* name) {
+  if (failures) {
+    std::printf("%s: %d check(s) FAILED\n", name, failures);
+    return 1;
+  }
+  std::printf("%s: all checks passed\n", name);
+  return 0;
+}
+
+}  // namespace test

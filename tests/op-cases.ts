@@ -1,0 +1,293 @@
+// Seeded random problems for every op, used to compare backends. Each case makes fresh
+// inputs (all requiring grad) from its own seed, so every backend sees identical data.
+import {
+  avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear,
+  logSoftmax, matmul, maxPool2d, relu, reshape, sigmoid, softmax, tanh, tensor,
+} from '../lib/index.js';
+import type { Padding, Tensor } from '../lib/index.js';
+import { pick, randData, randInt, randTensor, rng, type Rand } from './helpers.js';
+
+export interface OpCase {
+  op: string;
+  label: string;
+  seed: number;
+  makeInputs: () => Tensor[];
+  forward: (inputs: Tensor[]) => Tensor;
+  /** The longest reduction in forward or backward, to loosen tolerances for big sums. */
+  reduction: number;
+}
+
+function inputs(seed: number, shapes: number[][]): () => Tensor[] {
+  return () => {
+    const r = rng(seed);
+    return shapes.map((s) => randTensor(r, s, true));
+  };
+}
+
+function randPadding(r: Rand, maxH: number, maxW: number): Padding {
+  const p = () => [randInt(r, 0, maxH), randInt(r, 0, maxW)];
+  switch (randInt(r, 0, 4)) {
+    case 0: return randInt(r, 0, Math.min(maxH, maxW));
+    case 1: return p() as [number, number];
+    case 2: {
+      const [t, l] = p();
+      const [b, rr] = p();
+      return [t, l, b, rr];
+    }
+    case 3: return 'same';
+    default: return 'valid';
+  }
+}
+
+function fmt(v: unknown): string {
+  return JSON.stringify(v);
+}
+
+function convCases(r: Rand, count: number, out: OpCase[]): void {
+  for (let i = 0; i < count; i++) {
+    const seed = 1000 + i;
+    const groups = pick(r, [1, 1, 1, 2, 3, 4]);
+    const cin = groups * randInt(r, 1, 4);
+    const cout = groups * randInt(r, 1, 4);
+    const kh = randInt(r, 1, 5);
+    const kw = pick(r, [kh, randInt(r, 1, 5)]);
+    const stride: [number, number] = [randInt(r, 1, 3), randInt(r, 1, 3)];
+    const dilation: [number, number] = r() < 0.3 ? [randInt(r, 1, 3), randInt(r, 1, 3)] : [1, 1];
+    const padding = randPadding(r, 3, 3);
+    const effH = dilation[0] * (kh - 1) + 1;
+    const effW = dilation[1] * (kw - 1) + 1;
+    const big = i % 15 === 0; // a few large batches
+    const n = big ? 64 : pick(r, [1, 1, 2, 3, 5]);
+    const h = effH + randInt(r, 0, big ? 4 : 12);
+    const w = effW + randInt(r, 0, big ? 4 : 12);
+    const withBias = r() < 0.7;
+    const opts = { stride, padding, dilation, groups };
+    const shapes = [[n, cin, h, w], [cout, cin / groups, kh, kw], ...(withBias ? [[cout]] : [])];
+    out.push({
+      op: 'conv2d', seed, label: `x ${fmt(shapes[0])} w ${fmt(shapes[1])} bias ${withBias} ${fmt(opts)}`,
+      makeInputs: inputs(seed, shapes),
+      forward: ([x, wt, b]) => conv2d(x, wt, b ?? null, opts),
+      reduction: Math.max((cin / groups) * kh * kw, n * h * w),
+    });
+  }
+  // The unpadded stride-1 1x1 conv (native fast path) and a deep reduction.
+  for (const [i, shapes, opts] of [
+    [0, [[4, 16, 7, 9], [8, 16, 1, 1], [8]], {}],
+    [1, [[2, 6, 5, 5], [6, 3, 1, 1]], { groups: 2 }],
+    [2, [[2, 32, 12, 12], [16, 32, 5, 5], [16]], { padding: 'same' }],
+  ] as const) {
+    const seed = 1900 + i;
+    out.push({
+      op: 'conv2d', seed, label: `x ${fmt(shapes[0])} w ${fmt(shapes[1])} ${fmt(opts)}`,
+      makeInputs: inputs(seed, shapes as unknown as number[][]),
+      forward: ([x, wt, b]) => conv2d(x, wt, b ?? null, opts as object),
+      reduction: 32 * 25,
+    });
+  }
+}
+
+function poolCases(r: Rand, count: number, kind: 'max' | 'avg', out: OpCase[]): void {
+  for (let i = 0; i < count; i++) {
+    const seed = (kind === 'max' ? 2000 : 3000) + i;
+    const kh = randInt(r, 1, 4);
+    const kw = pick(r, [kh, randInt(r, 1, 4)]);
+    const dilation: [number, number] = kind === 'max' && r() < 0.3 ? [randInt(r, 1, 2), randInt(r, 1, 2)] : [1, 1];
+    const effH = dilation[0] * (kh - 1) + 1;
+    const effW = dilation[1] * (kw - 1) + 1;
+    const padding = r() < 0.2 ? pick(r, ['same', 'valid'] as const) : randPadding(r, Math.floor(effH / 2), Math.floor(effW / 2));
+    const stride = r() < 0.3 ? undefined : [randInt(r, 1, 3), randInt(r, 1, 3)] as [number, number];
+    const ceilMode = r() < 0.5;
+    const n = i % 12 === 0 ? 64 : pick(r, [1, 2, 3]);
+    const shape = [n, randInt(r, 1, 4), effH + randInt(r, 0, 9), effW + randInt(r, 0, 9)];
+    const kernel: [number, number] = [kh, kw];
+    if (kind === 'max') {
+      const opts = { stride, padding, dilation, ceilMode };
+      out.push({
+        op: 'maxPool2d', seed, label: `x ${fmt(shape)} kernel ${fmt(kernel)} ${fmt(opts)}`,
+        makeInputs: inputs(seed, [shape]),
+        forward: ([x]) => maxPool2d(x, kernel, opts),
+        reduction: kh * kw,
+      });
+    } else {
+      const opts = { stride, padding, ceilMode, countIncludePad: r() < 0.5 };
+      out.push({
+        op: 'avgPool2d', seed, label: `x ${fmt(shape)} kernel ${fmt(kernel)} ${fmt(opts)}`,
+        makeInputs: inputs(seed, [shape]),
+        forward: ([x]) => avgPool2d(x, kernel, opts),
+        reduction: kh * kw,
+      });
+    }
+  }
+}
+
+function globalPoolCases(r: Rand, count: number, out: OpCase[]): void {
+  for (let i = 0; i < count; i++) {
+    const seed = 3500 + i;
+    const shape = [randInt(r, 1, 6), randInt(r, 1, 5), randInt(r, 1, 13), randInt(r, 1, 13)];
+    const useMax = i % 2 === 0;
+    out.push({
+      op: useMax ? 'globalMaxPool2d' : 'globalAvgPool2d', seed, label: `x ${fmt(shape)}`,
+      makeInputs: inputs(seed, [shape]),
+      forward: ([x]) => (useMax ? globalMaxPool2d(x) : globalAvgPool2d(x)),
+      reduction: shape[2] * shape[3],
+    });
+  }
+}
+
+function gemmCases(r: Rand, count: number, out: OpCase[]): void {
+  for (let i = 0; i < count; i++) {
+    const seed = 4000 + i;
+    const big = i % 10 === 0;
+    const m = randInt(r, 1, big ? 70 : 33);
+    const n = randInt(r, 1, big ? 70 : 33);
+    const k = big ? randInt(r, 500, 1200) : randInt(r, 1, 40);
+    const transA = r() < 0.5;
+    const transB = r() < 0.5;
+    const cShape = pick(r, [null, [], [1], [n], [1, n], [m, 1], [m, n]]);
+    const opts = { transA, transB, alpha: pick(r, [1, 1, 0.5, -2]), beta: pick(r, [1, 1, 0.25, 0]) };
+    const shapes = [transA ? [k, m] : [m, k], transB ? [n, k] : [k, n], ...(cShape ? [cShape] : [])];
+    out.push({
+      op: 'gemm', seed, label: `a ${fmt(shapes[0])} b ${fmt(shapes[1])} c ${fmt(cShape)} ${fmt(opts)}`,
+      makeInputs: inputs(seed, shapes),
+      forward: ([a, b, c]) => gemm(a, b, c ?? null, opts),
+      reduction: Math.max(k, m, n),
+    });
+  }
+}
+
+/** [a, b] shapes covering 2-D, 1-D and broadcast batch dims. */
+function matmulShapes(r: Rand, i: number): [number[], number[]] {
+  const m = randInt(r, 1, 9);
+  const k = randInt(r, 1, 12);
+  const n = randInt(r, 1, 9);
+  switch (i % 8) {
+    case 0: return [[m, k], [k, n]];
+    case 1: return [[k], [k, n]];
+    case 2: return [[m, k], [k]];
+    case 3: return [[k], [k]];
+    case 4: return [[randInt(r, 2, 5), m, k], [k, n]]; // folds into one GEMM
+    case 5: return [[3, 1, m, k], [4, k, n]]; // broadcast both ways
+    case 6: return [[randInt(r, 1, 4), m, k], [k]];
+    default: {
+      const b = randInt(r, 2, 6);
+      return [[1, m, k], [b, k, n]];
+    }
+  }
+}
+
+function matmulCases(r: Rand, count: number, out: OpCase[]): void {
+  for (let i = 0; i < count; i++) {
+    const seed = 5000 + i;
+    const shapes = matmulShapes(r, i);
+    out.push({
+      op: 'matmul', seed, label: `a ${fmt(shapes[0])} b ${fmt(shapes[1])}`,
+      makeInputs: inputs(seed, shapes),
+      forward: ([a, b]) => matmul(a, b),
+      reduction: 64,
+    });
+  }
+}
+
+function linearCases(r: Rand, count: number, out: OpCase[]): void {
+  for (let i = 0; i < count; i++) {
+    const seed = 5500 + i;
+    const n = pick(r, [1, 7, 64]);
+    const fin = randInt(r, 1, 300);
+    const fout = randInt(r, 1, 40);
+    const withBias = i % 3 !== 0;
+    const shapes = [[n, fin], [fout, fin], ...(withBias ? [[fout]] : [])];
+    out.push({
+      op: 'linear', seed, label: `x ${fmt(shapes[0])} w ${fmt(shapes[1])} bias ${withBias}`,
+      makeInputs: inputs(seed, shapes),
+      forward: ([x, w, b]) => linear(x, w, b ?? null),
+      reduction: Math.max(fin, n),
+    });
+  }
+}
+
+function randShape(r: Rand): number[] {
+  const rank = randInt(r, 0, 4);
+  return Array.from({ length: rank }, () => randInt(r, 1, 7));
+}
+
+function activationCases(r: Rand, count: number, out: OpCase[]): void {
+  const ops: Array<[string, (x: Tensor) => Tensor]> = [
+    ['relu', relu], ['leakyRelu', (x) => leakyRelu(x)], ['leakyRelu(0.2)', (x) => leakyRelu(x, 0.2)],
+    ['sigmoid', sigmoid], ['tanh', tanh],
+  ];
+  for (let i = 0; i < count; i++) {
+    const seed = 6000 + i;
+    const [name, f] = ops[i % ops.length];
+    const shape = randShape(r);
+    out.push({
+      op: name, seed, label: `x ${fmt(shape)}`,
+      makeInputs: () => [tensor(randData(rng(seed), shape.reduce((a, b) => a * b, 1), 3), shape, { requiresGrad: true })],
+      forward: ([x]) => f(x),
+      reduction: 1,
+    });
+  }
+}
+
+function softmaxCases(r: Rand, count: number, out: OpCase[]): void {
+  for (let i = 0; i < count; i++) {
+    const seed = 7000 + i;
+    const shape = randShape(r);
+    const ndim = Math.max(shape.length, 1);
+    const axis = randInt(r, -ndim, ndim - 1);
+    const log = i % 2 === 1;
+    out.push({
+      op: log ? 'logSoftmax' : 'softmax', seed, label: `x ${fmt(shape)} axis ${axis}`,
+      makeInputs: () => [tensor(randData(rng(seed), shape.reduce((a, b) => a * b, 1), 4), shape, { requiresGrad: true })],
+      forward: ([x]) => (log ? logSoftmax(x, axis) : softmax(x, axis)),
+      reduction: shape[axis < 0 ? axis + shape.length : axis] ?? 1,
+    });
+  }
+}
+
+function lossAndShapeCases(r: Rand, count: number, out: OpCase[]): void {
+  for (let i = 0; i < count; i++) {
+    const seed = 8000 + i;
+    const n = pick(r, [1, 3, 64]);
+    const c = randInt(r, 1, 12);
+    const labels = Array.from({ length: n }, () => randInt(r, 0, c - 1));
+    out.push({
+      op: 'crossEntropy', seed, label: `logits [${n},${c}]`,
+      makeInputs: () => [tensor(randData(rng(seed), n * c, 5), [n, c], { requiresGrad: true })],
+      forward: ([x]) => crossEntropy(x, labels),
+      reduction: c,
+    });
+  }
+  // reshape / flatten composed with a kernel, so the pass-through gradient reaches a backend op.
+  for (let i = 0; i < 6; i++) {
+    const seed = 8500 + i;
+    const shape = [randInt(r, 1, 4), randInt(r, 1, 4), randInt(r, 1, 5), randInt(r, 1, 5)];
+    out.push({
+      op: i % 2 ? 'flatten' : 'reshape', seed, label: `x ${fmt(shape)}`,
+      makeInputs: inputs(seed, [shape]),
+      forward: ([x]) => (i % 2 ? sigmoid(flatten(x)) : tanh(reshape(x, [shape[0], -1, shape[3]]))),
+      reduction: 1,
+    });
+  }
+}
+
+/** Every case, in a fixed order (the same on every run). */
+export function allCases(): OpCase[] {
+  const r = rng(20261122);
+  const out: OpCase[] = [];
+  convCases(r, 90, out);
+  poolCases(r, 36, 'max', out);
+  poolCases(r, 36, 'avg', out);
+  globalPoolCases(r, 10, out);
+  gemmCases(r, 40, out);
+  matmulCases(r, 32, out);
+  linearCases(r, 10, out);
+  activationCases(r, 20, out);
+  softmaxCases(r, 20, out);
+  lossAndShapeCases(r, 10, out);
+  return out;
+}
+
+/** Tolerance for comparing two float32 backends on a case. */
+export function caseTolerance(c: OpCase): number {
+  return 1e-4 * Math.max(1, Math.sqrt(c.reduction) / 16);
+}

@@ -1,0 +1,64 @@
+// The native cpu backend against the js reference on seeded random problems, forward and
+// backward, for every op; then a subset under each native ISA.
+import { describe, expect, it } from 'vitest';
+import { backendInfo } from '../lib/index.js';
+import { setNativeIsa } from '../lib/backend/registry.js';
+import { allCases, caseTolerance, type OpCase } from './op-cases.js';
+import { expectClose, forwardBackward, hasCpu, requireNative, withBackend } from './helpers.js';
+
+const cases = allCases();
+
+function compare(c: OpCase, label: string): void {
+  const expected = withBackend('js', () => forwardBackward(c.makeInputs, c.forward, c.seed));
+  const actual = withBackend('cpu', () => forwardBackward(c.makeInputs, c.forward, c.seed));
+  const tol = caseTolerance(c);
+  expect(actual.shape).toEqual(expected.shape);
+  expectClose(actual.out, expected.out, `${label} forward`, tol);
+  expect(actual.grads.length).toBe(expected.grads.length);
+  actual.grads.forEach((g, i) => expectClose(g, expected.grads[i], `${label} grad of input ${i}`, tol));
+}
+
+describe('native cpu backend is required in CI', () => {
+  it.runIf(requireNative)('loads the cpu backend (CONVKIT_REQUIRE_NATIVE=1)', () => {
+    expect(hasCpu, `cpu backend missing: ${backendInfo().native.error}`).toBe(true);
+  });
+});
+
+describe('the case list', () => {
+  it('has at least 200 seeded cases covering every op', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(200);
+    const ops = new Set(cases.map((c) => c.op));
+    for (const op of ['conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool2d', 'globalMaxPool2d', 'gemm', 'matmul', 'linear',
+      'relu', 'leakyRelu', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'crossEntropy', 'reshape', 'flatten']) {
+      expect(ops.has(op), op).toBe(true);
+    }
+  });
+});
+
+describe.skipIf(!hasCpu)('cpu matches js', () => {
+  it.each(cases.map((c, i) => [`${i} ${c.op} ${c.label}`, c] as const))('%s', (label, c) => {
+    compare(c, label);
+  });
+});
+
+describe.skipIf(!hasCpu)('cpu matches js under each native ISA', () => {
+  const info = hasCpu ? backendInfo().native : null;
+  const isas = info?.supportedIsas ?? [];
+  const subset = cases.filter((_, i) => i % 7 === 0);
+  it('lists at least the scalar ISA', () => {
+    expect(isas).toContain('scalar');
+  });
+  for (const isa of isas) {
+    it(`${isa}: ${subset.length} cases`, () => {
+      const original = backendInfo().native.isa!;
+      try {
+        setNativeIsa(isa);
+        expect(backendInfo().native.isa).toBe(isa);
+        subset.forEach((c) => compare(c, `${isa} ${c.op} ${c.label}`));
+      } finally {
+        setNativeIsa(original);
+      }
+      expect(backendInfo().native.isa).toBe(original);
+    });
+  }
+});
