@@ -109,20 +109,20 @@ export function tensor(data: ArrayLike<number>, shape: readonly number[], opts: 
   }
   const dims = parseShape('tensor', shape);
   const n = checkedNumel('tensor', 'shape', dims);
-  if (data.length !== n) {
-    throw new RangeError(`tensor: data has ${data.length} elements but shape ${formatShape(dims)} needs ${n}`);
-  }
   if (opts === null || typeof opts !== 'object') throw new TypeError(`tensor: opts must be an object, got ${describe(opts)}`);
   const requiresGrad = opts.requiresGrad ?? false;
   if (typeof requiresGrad !== 'boolean') {
     throw new TypeError(`tensor: opts.requiresGrad must be a boolean, got ${describe(requiresGrad)}`);
   }
   if (!ArrayBuffer.isView(data)) {
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < data.length; i++) {
       if (typeof data[i] !== 'number') {
         throw new TypeError(`tensor: data[${i}] must be a number, got ${describe(data[i])}${Array.isArray(data[i]) ? ' (flatten nested arrays first)' : ''}`);
       }
     }
+  }
+  if (data.length !== n) {
+    throw new RangeError(`tensor: data has ${data.length} elements but shape ${formatShape(dims)} needs ${n}`);
   }
   return new Tensor(Float32Array.from(data), dims, requiresGrad);
 }

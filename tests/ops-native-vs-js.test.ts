@@ -35,6 +35,18 @@ describe('the case list', () => {
   });
 });
 
+describe('the comparison', () => {
+  it('catches one wrong element of 1% of the scale, even with the loosest tolerance', () => {
+    const loosest = cases.reduce((a, c) => (caseTolerance(c) > caseTolerance(a) ? c : a));
+    const result = withBackend('js', () => forwardBackward(loosest.makeInputs, loosest.forward, loosest.seed));
+    const grad = result.grads[result.grads.length - 1];
+    const rms = Math.sqrt(grad.reduce((s, v) => s + v * v, 0) / grad.length);
+    const wrong = grad.slice();
+    wrong[wrong.length >> 1] += 0.01 * rms + 0.01 * Math.abs(wrong[wrong.length >> 1]);
+    expect(() => expectClose(wrong, grad, 'perturbed', caseTolerance(loosest))).toThrow(/mismatch/);
+  });
+});
+
 describe.skipIf(!hasCpu)('cpu matches js', () => {
   it.each(cases.map((c, i) => [`${i} ${c.op} ${c.label}`, c] as const))('%s', (label, c) => {
     compare(c, label);

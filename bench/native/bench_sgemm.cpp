@@ -1,6 +1,8 @@
 // convkit::sgemm against OpenBLAS's cblas_sgemm in the same process: square and conv-shaped
 // problems on 1 and 2 threads, the two libraries interleaved sample by sample (fair on a
-// noisy shared machine), median of several samples after a warm-up.
+// noisy shared machine), median of several samples after a warm-up. GFLOP/s come from the
+// median times; the ratio is the median of the per-sample ratios, so that a burst of load
+// from another process, which hits both libraries of one sample alike, cancels out.
 //   bench_sgemm [--json] [--isa scalar|avx2|avx512] [--threads N] [--quick]
 // --json prints one JSON object per row (read by the TypeScript bench).
 #include <unistd.h>
@@ -109,19 +111,26 @@ void bench_row(const Shape& shape, int threads, const Options& opt) {
   }
   const double ck = flops / median(ours) / 1e9;
   const double ob = theirs.empty() ? 0 : flops / median(theirs) / 1e9;
+  std::vector<double> ratios;
+  for (size_t i = 0; i < theirs.size(); ++i) ratios.push_back(theirs[i] / ours[i]);
+  const double ratio = ratios.empty() ? 0 : median(ratios);
   const char* isa = convkit::isa_name(convkit::active_isa());
   if (opt.json) {
+    char ob_text[32] = "null", ratio_text[32] = "null";
+    if (ob > 0) {
+      std::snprintf(ob_text, sizeof ob_text, "%.2f", ob);
+      std::snprintf(ratio_text, sizeof ratio_text, "%.3f", ratio);
+    }
     std::printf(
         "{\"bench\":\"sgemm\",\"shape\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"trans_a\":%s,\"trans_b\":%s,"
         "\"threads\":%d,\"isa\":\"%s\",\"convkit_gflops\":%.2f,\"openblas_gflops\":%s,\"ratio\":%s}\n",
         shape.name, (long long)shape.m, (long long)shape.n, (long long)shape.k, shape.trans_a ? "true" : "false",
-        shape.trans_b ? "true" : "false", threads, isa, ck, ob > 0 ? std::to_string(ob).c_str() : "null",
-        ob > 0 ? std::to_string(ck / ob).c_str() : "null");
+        shape.trans_b ? "true" : "false", threads, isa, ck, ob_text, ratio_text);
   } else {
     char dims[64];
     std::snprintf(dims, sizeof dims, "%lldx%lldx%lld", (long long)shape.m, (long long)shape.n, (long long)shape.k);
     if (ob > 0)
-      std::printf("%-10s %-16s %7d  %-6s %10.1f %10.1f %7.3f\n", shape.name, dims, threads, isa, ck, ob, ck / ob);
+      std::printf("%-10s %-16s %7d  %-6s %10.1f %10.1f %7.3f\n", shape.name, dims, threads, isa, ck, ob, ratio);
     else
       std::printf("%-10s %-16s %7d  %-6s %10.1f %10s %7s\n", shape.name, dims, threads, isa, ck, "-", "-");
   }
@@ -161,7 +170,8 @@ int main(int argc, char** argv) {
   }
   if (!opt.json) {
 #if CONVKIT_HAVE_OPENBLAS
-    std::printf("OpenBLAS %s (core %s)\n", openblas_get_config(), openblas_get_corename());
+    std::printf("OpenBLAS %s (core %s), OPENBLAS_THREAD_TIMEOUT=%s\n", openblas_get_config(), openblas_get_corename(),
+                std::getenv("OPENBLAS_THREAD_TIMEOUT"));
 #else
     std::printf("OpenBLAS not found: convkit figures only\n");
 #endif

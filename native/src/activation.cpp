@@ -1,8 +1,7 @@
 // Activations and softmax: thin drivers over the per-ISA vector kernels (vec_kernels.h),
 // parallel over large tensors. NaN convention (as PyTorch): relu(NaN) = NaN, and
-// leaky_relu / sigmoid / tanh / softmax propagate NaN. relu_backward follows
-// dx = x > 0 ? dy : 0, so a NaN input passes no gradient (PyTorch passes dy there; the
-// gradient of a NaN activation is meaningless either way).
+// leaky_relu / sigmoid / tanh / softmax propagate NaN. relu_backward is PyTorch's
+// threshold_backward, dx = x <= 0 ? 0 : dy, so a NaN input passes dy (like the js backend).
 #include "convkit/activation.h"
 
 #include <algorithm>
@@ -30,8 +29,9 @@ namespace {
 
 constexpr int64_t kElemGrain = int64_t(1) << 15;  // below this, one thread
 
-void check_n(const char* op, int64_t n) {
+void check_n(const char* op, int64_t n, const void* a, const void* b, const void* c = nullptr, bool three = false) {
   if (n < 0) throw_range(std::string(op) + ": element count must be >= 0, got " + std::to_string(n));
+  if (n > 0 && (!a || !b || (three && !c))) throw_type(std::string(op) + ": a data pointer is null");
 }
 
 // Splits [0, n) into per-thread ranges aligned to 64 elements.
@@ -87,7 +87,7 @@ void softmax_fwd_impl(const float* x, float* y, int64_t outer, int64_t dim, int6
         float* yr = y + r * dim;
         float m = k.row_max(xr, dim);
         float s = k.exp_shift_sum(xr, m, yr, dim);
-        if (kLog) k.add_scalar(xr, -(m + std::log(s)), yr, dim);
+        if (kLog) k.sub2(xr, m, std::log(s), yr, dim);  // (x - m) - log s: no rounding of m + log s
         else k.scale(yr, 1.f / s, dim);
       }
     });
@@ -102,8 +102,8 @@ void softmax_fwd_impl(const float* x, float* y, int64_t outer, int64_t dim, int6
       k.vadd_acc(s, y + base + d * inner, len);
     }
     if (kLog) {
-      for (int64_t i = 0; i < len; ++i) s[i] = m[i] + std::log(s[i]);
-      for (int64_t d = 0; d < dim; ++d) k.vsub_v(x + base + d * inner, s, y + base + d * inner, len);
+      for (int64_t i = 0; i < len; ++i) s[i] = std::log(s[i]);
+      for (int64_t d = 0; d < dim; ++d) k.vsub2_v(x + base + d * inner, m, s, y + base + d * inner, len);
     } else {
       for (int64_t i = 0; i < len; ++i) s[i] = 1.f / s[i];
       for (int64_t d = 0; d < dim; ++d) k.vmul_v(y + base + d * inner, s, len);
@@ -145,42 +145,42 @@ void softmax_bwd_impl(const float* y, const float* dy, float* dx, int64_t outer,
 }  // namespace
 
 void relu_forward(const float* x, float* y, int64_t n) {
-  check_n("relu", n);
+  check_n("relu", n, x, y);
   auto f = active_vec_kernels().relu_fwd;
   for_elems(n, [&](int64_t a, int64_t b) { f(x + a, y + a, b - a); });
 }
 void relu_backward(const float* x, const float* dy, float* dx, int64_t n) {
-  check_n("relu_backward", n);
+  check_n("relu_backward", n, x, dy, dx, true);
   auto f = active_vec_kernels().relu_bwd;
   for_elems(n, [&](int64_t a, int64_t b) { f(x + a, dy + a, dx + a, b - a); });
 }
 void leaky_relu_forward(const float* x, float* y, int64_t n, float slope) {
-  check_n("leaky_relu", n);
+  check_n("leaky_relu", n, x, y);
   auto f = active_vec_kernels().leaky_fwd;
   for_elems(n, [&](int64_t a, int64_t b) { f(x + a, y + a, b - a, slope); });
 }
 void leaky_relu_backward(const float* x, const float* dy, float* dx, int64_t n, float slope) {
-  check_n("leaky_relu_backward", n);
+  check_n("leaky_relu_backward", n, x, dy, dx, true);
   auto f = active_vec_kernels().leaky_bwd;
   for_elems(n, [&](int64_t a, int64_t b) { f(x + a, dy + a, dx + a, b - a, slope); });
 }
 void sigmoid_forward(const float* x, float* y, int64_t n) {
-  check_n("sigmoid", n);
+  check_n("sigmoid", n, x, y);
   auto f = active_vec_kernels().sigmoid_fwd;
   for_elems(n, [&](int64_t a, int64_t b) { f(x + a, y + a, b - a); });
 }
 void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n) {
-  check_n("sigmoid_backward", n);
+  check_n("sigmoid_backward", n, y, dy, dx, true);
   auto f = active_vec_kernels().sigmoid_bwd;
   for_elems(n, [&](int64_t a, int64_t b) { f(y + a, dy + a, dx + a, b - a); });
 }
 void tanh_forward(const float* x, float* y, int64_t n) {
-  check_n("tanh", n);
+  check_n("tanh", n, x, y);
   auto f = active_vec_kernels().tanh_fwd;
   for_elems(n, [&](int64_t a, int64_t b) { f(x + a, y + a, b - a); });
 }
 void tanh_backward(const float* y, const float* dy, float* dx, int64_t n) {
-  check_n("tanh_backward", n);
+  check_n("tanh_backward", n, y, dy, dx, true);
   auto f = active_vec_kernels().tanh_bwd;
   for_elems(n, [&](int64_t a, int64_t b) { f(y + a, dy + a, dx + a, b - a); });
 }

@@ -19,6 +19,7 @@ void check_args(const char* op, const int32_t* labels, int64_t n, int64_t c) {
   if (n < 0 || c <= 0)
     throw_range(std::string(op) + ": logits must be [n, c] with n >= 0 and c >= 1, got [" + std::to_string(n) +
                 ", " + std::to_string(c) + "]");
+  if (n > 0 && !labels) throw_type(std::string(op) + ": labels must not be null");
   for (int64_t i = 0; i < n; ++i) {
     if (labels[i] < 0 || labels[i] >= c)
       throw_range(std::string(op) + ": labels[" + std::to_string(i) + "] = " + std::to_string(labels[i]) +
@@ -30,6 +31,7 @@ void check_args(const char* op, const int32_t* labels, int64_t n, int64_t c) {
 
 float cross_entropy_forward(const float* logits, const int32_t* labels, int64_t n, int64_t c, float* probs) {
   check_args("cross_entropy", labels, n, c);
+  if (n > 0 && (!logits || !probs)) throw_type("cross_entropy: logits and probs must not be null");
   if (n == 0) return std::nanf("");  // mean over an empty batch, as PyTorch
   const VecKernels& k = active_vec_kernels();
   int nt = num_threads();
@@ -58,6 +60,7 @@ float cross_entropy_forward(const float* logits, const int32_t* labels, int64_t 
 void cross_entropy_backward(const float* probs, const int32_t* labels, int64_t n, int64_t c, float scale,
                             float* dlogits) {
   check_args("cross_entropy_backward", labels, n, c);
+  if (n > 0 && (!probs || !dlogits)) throw_type("cross_entropy_backward: probs and dlogits must not be null");
   if (n == 0) return;
   const VecKernels& k = active_vec_kernels();
   int64_t grain = std::max<int64_t>(1, (int64_t(1) << 15) / c);

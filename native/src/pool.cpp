@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "convkit/error.h"
 #include "convkit/threads.h"
@@ -32,6 +33,10 @@ int64_t mul_cap(int64_t a, int64_t b) {
 int64_t elems4(int64_t a, int64_t b, int64_t c, int64_t d) { return mul_cap(mul_cap(mul_cap(a, b), c), d); }
 
 constexpr int64_t kRowGrainElems = 16384;  // output elements per thread chunk, at least
+
+void need(const void* ptr, const char* op, const char* what) {
+  if (!ptr) throw_type(std::string(op) + ": " + what + " must not be null");
+}
 
 }  // namespace
 
@@ -126,6 +131,8 @@ void max_row_general(const PoolShape& p, const float* xp, float* yrow, int32_t* 
 
 void max_pool2d_forward(const PoolShape& p, const float* x, float* y, int32_t* argmax) {
   validate(p);
+  need(x, "max_pool2d", "input");
+  need(y, "max_pool2d", "output");
   const int64_t planes = p.n * p.c, oh = p.oh, ow = p.ow, h = p.h, w = p.w;
   const bool fast = p.kh == 2 && p.kw == 2 && p.stride_h == 2 && p.stride_w == 2 && p.dilation_h == 1 &&
                     p.dilation_w == 1 && p.pad_top == 0 && p.pad_left == 0;
@@ -151,7 +158,53 @@ void max_pool2d_forward(const PoolShape& p, const float* x, float* y, int32_t* a
 
 void max_pool2d_backward(const PoolShape& p, const float* dy, const int32_t* argmax, float* dx) {
   validate(p);
+  need(dy, "max_pool2d_backward", "output gradient");
+  need(argmax, "max_pool2d_backward", "argmax (from a forward pass that kept it)");
+  need(dx, "max_pool2d_backward", "input gradient");
   const int64_t planes = p.n * p.c, hw = p.h * p.w, ohw = p.oh * p.ow;
+  // Non-overlapping windows that tile the input (stride == kernel, no padding or dilation,
+  // no partial ceil-mode window): every dx element is written exactly once, no zeroing pass.
+  const bool tiled = p.stride_h == p.kh && p.stride_w == p.kw && p.dilation_h == 1 && p.dilation_w == 1 &&
+                     p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0 &&
+                     p.oh * p.kh <= p.h && p.ow * p.kw <= p.w;
+  if (tiled) {
+    const int64_t h = p.h, w = p.w, oh = p.oh, ow = p.ow, kh = p.kh, kw = p.kw;
+    parallel_for(planes * oh, std::max<int64_t>(1, kRowGrainElems / (kh * w)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t pl = r / oh, oy = r % oh;
+        float* dxp = dx + pl * hw;
+        const float* g = dy + r * ow;
+        const int32_t* am = argmax + r * ow;
+        for (int64_t ky = 0; ky < kh; ++ky) {
+          const int64_t iy = oy * kh + ky;
+          float* drow = dxp + iy * w;
+          const int64_t rowbase = iy * w;
+          // Branch-free selects on the bits (argmax positions are random, and g * 0 would turn
+          // an inf/NaN gradient into NaN at the other positions).
+          const int32_t rb = int32_t(rowbase);
+          if (kw == 2) {
+            for (int64_t ox = 0; ox < ow; ++ox) {
+              const int32_t idx = am[ox] - rb - int32_t(2 * ox);  // 0 or 1 when the max is in this row
+              const uint32_t gb = __builtin_bit_cast(uint32_t, g[ox]);
+              drow[2 * ox] = __builtin_bit_cast(float, gb & (0u - uint32_t(idx == 0)));
+              drow[2 * ox + 1] = __builtin_bit_cast(float, gb & (0u - uint32_t(idx == 1)));
+            }
+          } else {
+            for (int64_t ox = 0; ox < ow; ++ox) {
+              const int32_t idx = am[ox] - rb - int32_t(kw * ox);
+              const uint32_t gb = __builtin_bit_cast(uint32_t, g[ox]);
+              for (int64_t kx = 0; kx < kw; ++kx)
+                drow[kw * ox + kx] = __builtin_bit_cast(float, gb & (0u - uint32_t(idx == int32_t(kx))));
+            }
+          }
+          if (ow * kw < w) std::memset(drow + ow * kw, 0, size_t(w - ow * kw) * sizeof(float));
+        }
+        if (oy == oh - 1 && oh * kh < h)  // rows below the last window
+          std::memset(dxp + oh * kh * w, 0, size_t((h - oh * kh) * w) * sizeof(float));
+      }
+    });
+    return;
+  }
   parallel_for(planes, std::max<int64_t>(1, kRowGrainElems / std::max(hw, ohw)), [&](int64_t p0, int64_t p1) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       float* dxp = dx + pl * hw;
@@ -191,28 +244,64 @@ inline Win window(int64_t o, int64_t stride, int64_t pad_before, int64_t pad_aft
 
 void avg_pool2d_forward(const PoolShape& p, const float* x, float* y) {
   check_avg(p);
+  need(x, "avg_pool2d", "input");
+  need(y, "avg_pool2d", "output");
   const int64_t planes = p.n * p.c, oh = p.oh, ow = p.ow, h = p.h, w = p.w;
   const int64_t rows = planes * oh;
   parallel_for(rows, std::max<int64_t>(1, kRowGrainElems / (ow * p.kh * p.kw)), [&](int64_t r0, int64_t r1) {
+    // Column sums of the window's input rows first (contiguous, vectorisable), then the
+    // horizontal windows over those sums.
+    thread_local std::vector<float> colsum;
+    if (int64_t(colsum.size()) < w) colsum.assign(size_t(w), 0.f);
+    float* cs = colsum.data();
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t plane = r / oh, oy = r % oh;
       const float* xp = x + plane * h * w;
       float* yrow = y + r * ow;
-      Win wy = window(oy, p.stride_h, p.pad_top, p.pad_bottom, p.kh, h);
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        Win wx = window(ox, p.stride_w, p.pad_left, p.pad_right, p.kw, w);
-        float acc = 0.f;
-        for (int64_t iy = wy.start; iy < wy.end; ++iy)
-          for (int64_t ix = wx.start; ix < wx.end; ++ix) acc += xp[iy * w + ix];
-        int64_t div = p.count_include_pad ? wy.padded * wx.padded : (wy.end - wy.start) * (wx.end - wx.start);
-        yrow[ox] = div > 0 ? acc / float(div) : 0.f;
+      const Win wy = window(oy, p.stride_h, p.pad_top, p.pad_bottom, p.kh, h);
+      if (wy.end <= wy.start) {
+        std::fill(cs, cs + w, 0.f);
+      } else {
+        std::copy(xp + wy.start * w, xp + (wy.start + 1) * w, cs);
+        for (int64_t iy = wy.start + 1; iy < wy.end; ++iy) {
+          const float* xr = xp + iy * w;
+          for (int64_t ix = 0; ix < w; ++ix) cs[ix] += xr[ix];
+        }
       }
+      // Windows wholly inside the row share one divisor: [in_lo, in_hi) needs no clamping.
+      const int64_t sw = p.stride_w, pl = p.pad_left, kw = p.kw;
+      const int64_t in_lo = std::min(ow, (pl + sw - 1) / sw);
+      const int64_t in_hi = w + pl - kw >= 0 ? std::max(in_lo, std::min(ow, (w + pl - kw) / sw + 1)) : in_lo;
+      auto edge = [&](int64_t ox) {
+        const Win wx = window(ox, sw, pl, p.pad_right, kw, w);
+        float acc = 0.f;
+        for (int64_t ix = wx.start; ix < wx.end; ++ix) acc += cs[ix];
+        const int64_t div =
+            p.count_include_pad ? wy.padded * wx.padded : (wy.end - wy.start) * (wx.end - wx.start);
+        yrow[ox] = div > 0 ? acc / float(div) : 0.f;
+      };
+      for (int64_t ox = 0; ox < in_lo; ++ox) edge(ox);
+      const float div_in = float(p.count_include_pad ? wy.padded * kw : (wy.end - wy.start) * kw);
+      if (kw == 2 && sw == 2) {
+        const float* c0 = cs - pl;
+        for (int64_t ox = in_lo; ox < in_hi; ++ox) yrow[ox] = (c0[2 * ox] + c0[2 * ox + 1]) / div_in;
+      } else {
+        for (int64_t ox = in_lo; ox < in_hi; ++ox) {
+          const float* c0 = cs + ox * sw - pl;
+          float acc = 0.f;
+          for (int64_t t = 0; t < kw; ++t) acc += c0[t];
+          yrow[ox] = acc / div_in;
+        }
+      }
+      for (int64_t ox = in_hi; ox < ow; ++ox) edge(ox);
     }
   });
 }
 
 void avg_pool2d_backward(const PoolShape& p, const float* dy, float* dx) {
   check_avg(p);
+  need(dy, "avg_pool2d_backward", "output gradient");
+  need(dx, "avg_pool2d_backward", "input gradient");
   const int64_t planes = p.n * p.c, oh = p.oh, ow = p.ow, h = p.h, w = p.w;
   parallel_for(planes, std::max<int64_t>(1, kRowGrainElems / (h * w)), [&](int64_t p0, int64_t p1) {
     for (int64_t pl = p0; pl < p1; ++pl) {

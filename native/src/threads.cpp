@@ -23,7 +23,8 @@ void cpu_relax() {
 }
 
 // Polls `ready` for up to ~50 us (a futex wake-up costs tens of microseconds); true if it
-// became true.
+// became true. (Yielding between polls measured worse on an oversubscribed machine: the
+// scheduler hands the core to the other process for a whole time slice.)
 template <class Ready>
 bool spin_until(Ready&& ready) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
@@ -36,10 +37,11 @@ bool spin_until(Ready&& ready) {
   }
 }
 
-// A region publishes the job and bumps the epoch; the caller runs tid 0 itself, then waits
-// for the others. Workers spin briefly on the epoch before sleeping on a condition variable,
-// because back-to-back regions (GEMM after GEMM) are the common case and a futex wake-up
-// costs tens of microseconds; the caller spins the same way for the last worker to finish.
+// A region publishes the job and bumps the epoch; the caller runs tid 0 itself, then runs
+// any tid whose worker has not claimed it yet (a worker on a core busy with another process
+// can take milliseconds to be scheduled), then waits for the rest. Workers spin briefly on
+// the epoch before sleeping on a condition variable, because back-to-back regions (GEMM
+// after GEMM) are the common case and a futex wake-up costs tens of microseconds.
 class ThreadPool {
  public:
   ThreadPool() { resize(initial_size()); }
@@ -55,6 +57,8 @@ class ThreadPool {
     published_size_.store(n, std::memory_order_relaxed);
     stopping_ = false;
     const uint64_t current = epoch_.load();
+    claimed_.reset(new std::atomic<uint64_t>[size_t(n)]);
+    for (int tid = 0; tid < n; ++tid) claimed_[tid].store(current);
     for (int tid = 1; tid < n; ++tid) workers_.emplace_back([this, tid, current] { worker_loop(tid, current); });
   }
 
@@ -67,15 +71,25 @@ class ThreadPool {
     job_ = &fn;
     first_error_ = nullptr;
     pending_.store(size_ - 1, std::memory_order_relaxed);
+    uint64_t epoch;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      epoch_.fetch_add(1, std::memory_order_release);
+      epoch = epoch_.fetch_add(1, std::memory_order_release) + 1;
     }
     wake_.notify_all();
     try {
       fn(0, size_);
     } catch (...) {
       record_error(std::current_exception());
+    }
+    for (int tid = 1; tid < size_; ++tid) {
+      if (!claim(tid, epoch)) continue;
+      try {
+        fn(tid, size_);
+      } catch (...) {
+        record_error(std::current_exception());
+      }
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
     if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -96,13 +110,16 @@ class ThreadPool {
 
   void worker_loop(int tid, uint64_t seen) {
     for (;;) {
-      auto has_news = [&] { return stopping_.load(std::memory_order_acquire) || epoch_.load(std::memory_order_acquire) != seen; };
+      auto has_news = [&] {
+        return stopping_.load(std::memory_order_acquire) || epoch_.load(std::memory_order_acquire) != seen;
+      };
       if (!spin_until(has_news)) {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, has_news);
       }
       if (stopping_.load(std::memory_order_acquire)) return;
       seen = epoch_.load(std::memory_order_acquire);
+      if (!claim(tid, seen)) continue;  // the caller ran this tid itself
       try {
         (*job_)(tid, size_);
       } catch (...) {
@@ -113,6 +130,13 @@ class ThreadPool {
         done_.notify_one();
       }
     }
+  }
+
+  // Each tid of a region runs exactly once: on its worker or on the caller, whichever claims
+  // it first. Every region claims every tid, so before region `epoch` the mark is epoch - 1.
+  bool claim(int tid, uint64_t epoch) {
+    uint64_t previous = epoch - 1;
+    return claimed_[tid].compare_exchange_strong(previous, epoch, std::memory_order_acq_rel);
   }
 
   void record_error(std::exception_ptr error) {
@@ -138,6 +162,7 @@ class ThreadPool {
   const std::function<void(int, int)>* job_ = nullptr;
   std::exception_ptr first_error_;
   std::atomic<uint64_t> epoch_{0};
+  std::unique_ptr<std::atomic<uint64_t>[]> claimed_;  // per tid: the last region that claimed it
   std::atomic<int> pending_{0};
   int size_ = 1;
   std::atomic<int> published_size_{1};

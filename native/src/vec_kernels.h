@@ -35,6 +35,7 @@ struct VecKernels {
   float (*exp_shift_sum)(const float* x, float shift, float* y, int64_t n);  // y = exp(x - shift), returns sum y
   void (*scale)(float* y, float s, int64_t n);                      // y *= s
   void (*add_scalar)(const float* x, float s, float* y, int64_t n); // y = x + s (in place allowed)
+  void (*sub2)(const float* x, float a, float b, float* y, int64_t n);   // y = (x - a) - b (log_softmax)
   void (*softmax_bwd_s)(const float* y, const float* dy, float s, float* dx, int64_t n);     // dx = y*(dy - s)
   void (*logsoftmax_bwd_s)(const float* y, const float* dy, float s, float* dx, int64_t n);  // dx = dy - exp(y)*s
 
@@ -44,9 +45,18 @@ struct VecKernels {
   void (*vadd_acc)(float* s, const float* x, int64_t n);                      // s += x
   void (*vfma_acc)(float* s, const float* a, const float* b, int64_t n);      // s += a*b
   void (*vmul_v)(float* y, const float* s, int64_t n);                        // y *= s
-  void (*vsub_v)(const float* x, const float* s, float* y, int64_t n);        // y = x - s
+  void (*vsub2_v)(const float* x, const float* a, const float* b, float* y, int64_t n);  // y = (x - a) - b
   void (*softmax_bwd_v)(const float* y, const float* dy, const float* s, float* dx, int64_t n);
   void (*logsoftmax_bwd_v)(const float* y, const float* dy, const float* s, float* dx, int64_t n);
+
+  // im2col / col2im of one column-matrix row (one (ci, ky, kx)) for horizontal stride 1 and
+  // output rows [oy0, oy1): input row iy = oy*stride_h + iy0 (skipped / zero when outside
+  // [0, h)); output column ox reads input column ox + xoff, valid for ox in [lo, hi).
+  // im2col writes dst[(oy-oy0)*ow + ox] (zero outside [lo, hi)); col2im adds it back into xc.
+  void (*im2col_s1)(const float* xc, int64_t h, int64_t w, float* dst, int64_t oy0, int64_t oy1, int64_t ow,
+                    int64_t stride_h, int64_t iy0, int64_t xoff, int64_t lo, int64_t hi);
+  void (*col2im_s1)(const float* src, int64_t h, int64_t w, float* xc, int64_t oy0, int64_t oy1, int64_t ow,
+                    int64_t stride_h, int64_t iy0, int64_t xoff, int64_t lo, int64_t hi);
 
   // Max pool 2x2 stride 2, one output row: output j reads x0[2j], x0[2j+1], x1[2j], x1[2j+1]
   // (x1 = x0 + w). argmax (may be null) gets base + 2j (+1, +w, +w+1) of the first maximum in
@@ -152,7 +162,7 @@ void k_relu_fwd(const float* x, float* y, int64_t n) {
   map1(x, y, n, [](T v) { return V::le0(v, V::set1(0.f), v); });  // NaN is not <= 0: kept
 }
 void k_relu_bwd(const float* x, const float* dy, float* dx, int64_t n) {
-  map2(x, dy, dx, n, [](T v, T g) { return V::gt0(v, g, V::set1(0.f)); });
+  map2(x, dy, dx, n, [](T v, T g) { return V::le0(v, V::set1(0.f), g); });  // as PyTorch: NaN passes dy
 }
 void k_leaky_fwd(const float* x, float* y, int64_t n, float slope) {
   T s = V::set1(slope);
@@ -216,6 +226,10 @@ void k_add_scalar(const float* x, float s, float* y, int64_t n) {
   T sv = V::set1(s);
   map1(x, y, n, [sv](T v) { return V::add(v, sv); });
 }
+void k_sub2(const float* x, float a, float b, float* y, int64_t n) {
+  T av = V::set1(a), bv = V::set1(b);
+  map1(x, y, n, [av, bv](T v) { return V::sub(V::sub(v, av), bv); });
+}
 void k_softmax_bwd_s(const float* y, const float* dy, float s, float* dx, int64_t n) {
   T sv = V::set1(s);
   map2(y, dy, dx, n, [sv](T v, T g) { return V::mul(v, V::sub(g, sv)); });
@@ -239,14 +253,82 @@ void k_vfma_acc(float* s, const float* a, const float* b, int64_t n) {
 void k_vmul_v(float* y, const float* s, int64_t n) {
   map2(y, s, y, n, [](T a, T b) { return V::mul(a, b); });
 }
-void k_vsub_v(const float* x, const float* s, float* y, int64_t n) {
-  map2(x, s, y, n, [](T a, T b) { return V::sub(a, b); });
+void k_vsub2_v(const float* x, const float* a, const float* b, float* y, int64_t n) {
+  map3(x, a, b, y, n, [](T v, T u, T w) { return V::sub(V::sub(v, u), w); });
 }
 void k_softmax_bwd_v(const float* y, const float* dy, const float* s, float* dx, int64_t n) {
   map3(y, dy, s, dx, n, [](T v, T g, T sv) { return V::mul(v, V::sub(g, sv)); });
 }
 void k_logsoftmax_bwd_v(const float* y, const float* dy, const float* s, float* dx, int64_t n) {
   map3(y, dy, s, dx, n, [](T v, T g, T sv) { return V::sub(g, V::mul(vexp(v), sv)); });
+}
+
+inline void zero_span(float* dst, int64_t n) {
+  int64_t j = 0;
+  for (; j + W <= n; j += W) V::store(dst + j, V::set1(0.f));
+  if (j < n) V::store_tail(dst + j, V::set1(0.f), int(n - j));
+}
+
+inline void copy_span(const float* src, float* dst, int64_t n) {
+  int64_t j = 0;
+  for (; j + W <= n; j += W) V::store(dst + j, V::load(src + j));
+  if (j < n) V::store_tail(dst + j, V::load_tail(src + j, int(n - j), 0.f), int(n - j));
+}
+
+void k_im2col_s1(const float* xc, int64_t h, int64_t w, float* dst, int64_t oy0, int64_t oy1, int64_t ow,
+                 int64_t stride_h, int64_t iy0, int64_t xoff, int64_t lo, int64_t hi) {
+  if (stride_h == 1 && w == ow && hi > lo) {
+    // "Same"-width conv: the rows with a valid input row form one contiguous block of the
+    // input shifted by xoff, so copy it in one long span (from the first valid element to the
+    // last) and zero the few padding columns of each row afterwards.
+    const int64_t a = oy0 > -iy0 ? oy0 : -iy0;
+    const int64_t b = oy1 < h - iy0 ? oy1 : h - iy0;
+    if (a >= b) {
+      zero_span(dst, (oy1 - oy0) * ow);
+      return;
+    }
+    if (a > oy0) zero_span(dst, (a - oy0) * ow);
+    float* blk = dst + (a - oy0) * ow;
+    const float* src = xc + (a + iy0) * w + xoff;
+    copy_span(src + lo, blk + lo, (b - a - 1) * ow + hi - lo);
+    for (int64_t oy = a; oy < b; ++oy) {
+      float* row = blk + (oy - a) * ow;
+      for (int64_t j = 0; j < lo; ++j) row[j] = 0.f;
+      for (int64_t j = hi; j < ow; ++j) row[j] = 0.f;
+    }
+    if (b < oy1) zero_span(dst + (b - oy0) * ow, (oy1 - b) * ow);
+    return;
+  }
+  for (int64_t oy = oy0; oy < oy1; ++oy, dst += ow) {
+    const int64_t iy = oy * stride_h + iy0;
+    if (iy < 0 || iy >= h) {
+      int64_t j = 0;
+      for (; j + W <= ow; j += W) V::store(dst + j, V::set1(0.f));
+      if (j < ow) V::store_tail(dst + j, V::set1(0.f), int(ow - j));
+      continue;
+    }
+    const float* src = xc + iy * w + xoff;
+    for (int64_t j = 0; j < lo; ++j) dst[j] = 0.f;
+    int64_t j = lo;
+    for (; j + W <= hi; j += W) V::store(dst + j, V::load(src + j));
+    if (j < hi) V::store_tail(dst + j, V::load_tail(src + j, int(hi - j), 0.f), int(hi - j));
+    for (j = hi; j < ow; ++j) dst[j] = 0.f;
+  }
+}
+
+void k_col2im_s1(const float* src, int64_t h, int64_t w, float* xc, int64_t oy0, int64_t oy1, int64_t ow,
+                 int64_t stride_h, int64_t iy0, int64_t xoff, int64_t lo, int64_t hi) {
+  for (int64_t oy = oy0; oy < oy1; ++oy, src += ow) {
+    const int64_t iy = oy * stride_h + iy0;
+    if (iy < 0 || iy >= h) continue;
+    float* d = xc + iy * w + xoff;
+    int64_t j = lo;
+    for (; j + W <= hi; j += W) V::store(d + j, V::add(V::load(d + j), V::load(src + j)));
+    if (j < hi) {
+      int r = int(hi - j);
+      V::store_tail(d + j, V::add(V::load_tail(d + j, r, 0.f), V::load_tail(src + j, r, 0.f)), r);
+    }
+  }
 }
 
 // Scalar 2x2/2 max pool for tails (and the whole row on the scalar ISA).

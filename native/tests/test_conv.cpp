@@ -212,6 +212,9 @@ int main() {
       make(1, 2, 6, 6, 3, 6, 6),                               // kernel = input
       make(2, 3, 5, 9, 2, 2, 3, 3, 4, 0, 1, 0, 0, 1, 3),      // odd strides / dilation
       make(1, 64, 122, 122, 2, 3, 3, 1, 1, 1, 1, 1, 1),       // im2col > 32 MiB: row chunks
+      make(3, 3, 9, 11, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2),     // "same" width, dilated
+      make(2, 3, 6, 13, 5, 3, 5, 1, 1, 0, 3, 2, 1),           // "same" width, asymmetric
+      make(2, 2, 4, 6, 3, 5, 3, 1, 1, 2, 1, 2, 1),            // padding rows above and below
   };
   int i = 0;
   for (const ConvShape& s : shapes) {

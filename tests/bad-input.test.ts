@@ -1,0 +1,189 @@
+// Bad input: the right error class, a message that starts with the op and names the
+// argument, before any kernel runs; and NaN in data propagates through every op.
+import { describe, expect, it } from 'vitest';
+import {
+  avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear, logSoftmax,
+  matmul, maxPool2d, noGrad, relu, reshape, setBackend, setNumThreads, sigmoid, softmax, tanh, tensor, Tensor,
+} from '../lib/index.js';
+import type { BackendName } from '../lib/index.js';
+import { backends, randTensor, rng, withBackend } from './helpers.js';
+
+const r = rng(3);
+const x4 = randTensor(r, [2, 3, 32, 32]);
+const w4 = randTensor(r, [6, 1, 5, 5]);
+const small = randTensor(r, [1, 1, 5, 5]);
+const m23 = randTensor(r, [2, 3]);
+const m34 = randTensor(r, [3, 4]);
+const logits = randTensor(r, [3, 4]);
+const any = (v: unknown) => v as never;
+
+type Case = [name: string, fn: () => unknown, cls: typeof TypeError | typeof RangeError, message: RegExp];
+
+const cases: Case[] = [
+  // tensor()
+  ['tensor: data null', () => tensor(any(null), [1]), TypeError, /^tensor: data must be an array-like/],
+  ['tensor: data number', () => tensor(any(5), [1]), TypeError, /^tensor: data must be an array-like/],
+  ['tensor: data string', () => tensor(any('abc'), [3]), TypeError, /^tensor: data must be an array-like/],
+  ['tensor: data element not a number', () => tensor(any([1, 'x']), [2]), TypeError, /^tensor: data\[1\] must be a number, got string/],
+  ['tensor: nested arrays', () => tensor(any([[1, 2], [3, 4]]), [2, 2]), TypeError, /^tensor: data\[0\] must be a number, got array.*flatten nested arrays/],
+  ['tensor: size mismatch', () => tensor([1, 2, 3, 4, 5], [2, 3]), RangeError, /^tensor: data has 5 elements but shape \[2,3\] needs 6$/],
+  ['tensor: fractional dim', () => tensor([1, 2], [2, 2.5]), RangeError, /^tensor: shape\[1\] must be a non-negative integer, got 2\.5$/],
+  ['tensor: negative dim', () => tensor([], [-1]), RangeError, /^tensor: shape\[0\] must be a non-negative integer, got -1$/],
+  ['tensor: shape not an array', () => tensor([1], any(1)), TypeError, /^tensor: shape must be an array/],
+  ['tensor: shape entry a string', () => tensor([1], any(['1'])), TypeError, /^tensor: shape\[0\] must be a number/],
+  ['tensor: absurd shape', () => tensor([], [100000, 100000, 100000]), RangeError,
+    /^tensor: shape \[100000,100000,100000\] has 1e15 elements, more than the limit 2\^31-1$/],
+  ['tensor: requiresGrad not boolean', () => tensor([1], [1], any({ requiresGrad: 'yes' })), TypeError, /^tensor: opts\.requiresGrad/],
+  // conv2d
+  ['conv2d: input not a tensor', () => conv2d(any([1, 2]), w4), TypeError, /^conv2d: input must be a Tensor, got array/],
+  ['conv2d: weight not a tensor', () => conv2d(x4, any(null)), TypeError, /^conv2d: weight must be a Tensor/],
+  ['conv2d: input 3-d', () => conv2d(randTensor(r, [3, 8, 8]), w4), RangeError, /^conv2d: input must be 4-d \(NCHW\), got shape \[3,8,8\]/],
+  ['conv2d: channel mismatch', () => conv2d(x4, w4), RangeError,
+    /^conv2d: input has 3 channels but weight expects 1 \(input \[2,3,32,32\], weight \[6,1,5,5\]\)$/],
+  ['conv2d: stride 0', () => conv2d(small, small, null, { stride: 0 }), RangeError, /^conv2d: stride must be a positive integer, got 0$/],
+  ['conv2d: stride string', () => conv2d(small, small, null, { stride: any('2') }), TypeError, /^conv2d: stride must be a number or \[h, w\]/],
+  ['conv2d: stride [1]', () => conv2d(small, small, null, { stride: any([1]) }), TypeError, /^conv2d: stride must be a number or \[h, w\]/],
+  ['conv2d: stride[1] fractional', () => conv2d(small, small, null, { stride: [1, 1.5] }), RangeError, /^conv2d: stride\[1\] must be a positive integer, got 1\.5/],
+  ['conv2d: padding negative', () => conv2d(small, small, null, { padding: -1 }), RangeError, /^conv2d: padding must be a non-negative integer, got -1/],
+  ['conv2d: padding string', () => conv2d(small, small, null, { padding: any('full') }), RangeError, /^conv2d: padding must be 'same' or 'valid'/],
+  ['conv2d: padding 3 entries', () => conv2d(small, small, null, { padding: any([1, 1, 1]) }), TypeError, /^conv2d: padding must be/],
+  ['conv2d: dilation NaN', () => conv2d(small, small, null, { dilation: NaN }), RangeError, /^conv2d: dilation must be a positive integer, got NaN/],
+  ['conv2d: groups 0', () => conv2d(small, small, null, { groups: 0 }), RangeError, /^conv2d: groups must be a positive integer, got 0/],
+  ['conv2d: groups do not divide', () => conv2d(x4, randTensor(r, [6, 1, 3, 3]), null, { groups: 2 }), RangeError, /^conv2d: input channels 3 are not divisible by groups 2/],
+  ['conv2d: out channels vs groups', () => conv2d(x4, randTensor(r, [5, 1, 3, 3]), null, { groups: 3 }), RangeError, /^conv2d: weight has 5 output channels, not divisible by groups 3/],
+  ['conv2d: bias shape', () => conv2d(small, small, randTensor(r, [2])), RangeError, /^conv2d: bias must have shape \[1\], got \[2\]/],
+  ['conv2d: bias not a tensor', () => conv2d(small, small, any({ stride: 2 })), TypeError, /^conv2d: bias must be a Tensor/],
+  ['conv2d: kernel larger than input', () => conv2d(small, randTensor(r, [1, 1, 7, 7])), RangeError, /^conv2d: kernel 7x7 is larger than the padded input 5x5/],
+  ['conv2d: dilated kernel too large', () => conv2d(small, randTensor(r, [1, 1, 3, 3]), null, { dilation: 3 }), RangeError, /^conv2d: dilated kernel 7x7 \(kernel 3x3, dilation 3x3\)/],
+  ['conv2d: unknown option', () => conv2d(small, small, null, any({ strides: 2 })), TypeError, /^conv2d: unknown option 'strides'/],
+  ['conv2d: options not an object', () => conv2d(small, small, null, any(3)), TypeError, /^conv2d: options must be an object/],
+  ['conv2d: terabyte output', () => conv2d(tensor([1], [1, 1, 1, 1]), tensor([1], [1, 1, 1, 1]), null, { padding: 50000 }), RangeError,
+    /^conv2d: output shape \[1,1,100001,100001\] has 1\.?0*e10 elements, more than the limit 2\^31-1$/],
+  // pools
+  ['maxPool2d: kernel larger than input', () => maxPool2d(small, 7), RangeError,
+    /^maxPool2d: kernel 7x7 is larger than the padded input 5x5 \(input \[1,1,5,5\], padding 0\)$/],
+  ['maxPool2d: kernel 0', () => maxPool2d(small, 0), RangeError, /^maxPool2d: kernel must be a positive integer, got 0/],
+  ['maxPool2d: kernel missing', () => maxPool2d(small, any(undefined)), TypeError, /^maxPool2d: kernel must be a number or \[h, w\]/],
+  ['maxPool2d: padding over half kernel', () => maxPool2d(small, 3, { padding: 2 }), RangeError, /^maxPool2d: padding 2 is more than half the 3x3 kernel/],
+  ['maxPool2d: asymmetric padding over half', () => maxPool2d(small, 2, { padding: [0, 0, 2, 0] }), RangeError, /^maxPool2d: padding \[0,0,2,0\]/],
+  ['maxPool2d: ceilMode not boolean', () => maxPool2d(small, 2, { ceilMode: any(1) }), TypeError, /^maxPool2d: ceilMode must be a boolean, got 1/],
+  ['maxPool2d: input 2-d', () => maxPool2d(m23, 2), RangeError, /^maxPool2d: input must be 4-d/],
+  ['maxPool2d: stride 0', () => maxPool2d(small, 2, { stride: 0 }), RangeError, /^maxPool2d: stride must be a positive integer, got 0/],
+  ['avgPool2d: dilation is not an option', () => avgPool2d(small, 2, any({ dilation: 2 })), TypeError, /^avgPool2d: unknown option 'dilation'/],
+  ['avgPool2d: countIncludePad not boolean', () => avgPool2d(small, 2, { countIncludePad: any('no') }), TypeError, /^avgPool2d: countIncludePad must be a boolean/],
+  ['avgPool2d: kernel larger', () => avgPool2d(small, [2, 6]), RangeError, /^avgPool2d: kernel 2x6 is larger than the padded input 5x5/],
+  ['globalAvgPool2d: not a tensor', () => globalAvgPool2d(any(3)), TypeError, /^globalAvgPool2d: input must be a Tensor/],
+  ['globalMaxPool2d: 3-d', () => globalMaxPool2d(randTensor(r, [1, 2, 2])), RangeError, /^globalMaxPool2d: input must be 4-d/],
+  ['globalAvgPool2d: empty plane', () => globalAvgPool2d(tensor([], [1, 1, 0, 3])), RangeError, /^globalAvgPool2d: input has empty planes/],
+  // gemm / matmul / linear
+  ['gemm: inner mismatch', () => gemm(m23, m23), RangeError, /^gemm: inner dimensions differ: op\(a\) is 2x3 but op\(b\) is 2x3 \(a \[2,3\], b \[2,3\]/],
+  ['gemm: a 3-d', () => gemm(randTensor(r, [1, 2, 3]), m34), RangeError, /^gemm: a must be 2-d, got shape \[1,2,3\]/],
+  ['gemm: b not a tensor', () => gemm(m23, any([1])), TypeError, /^gemm: b must be a Tensor/],
+  ['gemm: c does not broadcast', () => gemm(m23, m34, randTensor(r, [3])), RangeError, /^gemm: c of shape \[3\] does not broadcast to the result \[2,4\]/],
+  ['gemm: alpha string', () => gemm(m23, m34, null, { alpha: any('2') }), TypeError, /^gemm: alpha must be a number/],
+  ['gemm: beta NaN', () => gemm(m23, m34, null, { beta: NaN }), RangeError, /^gemm: beta must be finite/],
+  ['gemm: transA not boolean', () => gemm(m23, m34, null, { transA: any(1) }), TypeError, /^gemm: transA must be a boolean/],
+  ['matmul: inner mismatch', () => matmul(m23, m23), RangeError, /^matmul: inner dimensions differ: a has 3 columns but b has 2 rows \(a \[2,3\], b \[2,3\]\)/],
+  ['matmul: batch dims', () => matmul(randTensor(r, [2, 2, 3]), randTensor(r, [3, 3, 4])), RangeError, /^matmul: batch dimensions \[2\] and \[3\] do not broadcast/],
+  ['matmul: 0-d', () => matmul(tensor([1], []), m23), RangeError, /^matmul: operands must be at least 1-d/],
+  ['matmul: not a tensor', () => matmul(m23, any(undefined)), TypeError, /^matmul: b must be a Tensor/],
+  ['linear: features', () => linear(m23, randTensor(r, [4, 2])), RangeError, /^linear: x has 3 features but weight expects 2 \(x \[2,3\], weight \[4,2\]\)/],
+  ['linear: bias', () => linear(m23, randTensor(r, [4, 3]), randTensor(r, [3])), RangeError, /^linear: bias must have shape \[4\]/],
+  ['linear: x 1-d', () => linear(randTensor(r, [3]), m34), RangeError, /^linear: x must be 2-d \(\[batch, in\]\)/],
+  // activations, shape ops
+  ['relu: not a tensor', () => relu(any([1, 2])), TypeError, /^relu: x must be a Tensor, got array/],
+  ['sigmoid: not a tensor', () => sigmoid(any(1)), TypeError, /^sigmoid: x must be a Tensor/],
+  ['tanh: not a tensor', () => tanh(any(null)), TypeError, /^tanh: x must be a Tensor, got null/],
+  ['leakyRelu: slope string', () => leakyRelu(m23, any('0.1')), TypeError, /^leakyRelu: slope must be a number/],
+  ['leakyRelu: slope infinite', () => leakyRelu(m23, Infinity), RangeError, /^leakyRelu: slope must be finite/],
+  ['softmax: axis out of range', () => softmax(m23, 2), RangeError, /^softmax: axis 2 is out of range for a 2-d tensor \[2,3\]/],
+  ['softmax: axis fractional', () => softmax(m23, 0.5), RangeError, /^softmax: axis 0\.5 is out of range/],
+  ['logSoftmax: axis string', () => logSoftmax(m23, any('1')), TypeError, /^logSoftmax: axis must be an integer/],
+  ['logSoftmax: axis -3', () => logSoftmax(m23, -3), RangeError, /^logSoftmax: axis -3 is out of range/],
+  ['reshape: size mismatch', () => reshape(m23, [4, 2]), RangeError, /^reshape: cannot reshape \[2,3\] \(6 elements\) into \[4,2\] \(8 elements\)/],
+  ['reshape: -1 does not divide', () => reshape(m23, [4, -1]), RangeError, /^reshape: cannot reshape \[2,3\] \(6 elements\) into \[4,-1\]/],
+  ['reshape: two -1', () => reshape(m23, [-1, -1]), RangeError, /^reshape: shape \[-1,-1\] has more than one -1/],
+  ['reshape: fractional', () => reshape(m23, [1.5, 4]), RangeError, /^reshape: shape\[0\] must be a non-negative integer, got 1\.5/],
+  ['reshape: shape not an array', () => reshape(m23, any('6')), TypeError, /^reshape: shape must be an array/],
+  ['flatten: startDim out of range', () => flatten(m23, 2), RangeError, /^flatten: startDim 2 is out of range for a 2-d tensor/],
+  // crossEntropy
+  ['crossEntropy: labels not array-like', () => crossEntropy(logits, any(3)), TypeError, /^crossEntropy: labels must be an array-like of class indices, got 3/],
+  ['crossEntropy: labels null', () => crossEntropy(logits, any(null)), TypeError, /^crossEntropy: labels must be an array-like/],
+  ['crossEntropy: label out of range', () => crossEntropy(logits, [0, 1, 4]), RangeError, /^crossEntropy: labels\[2\] is 4, out of range for 4 classes \(logits \[3,4\]\)/],
+  ['crossEntropy: label negative', () => crossEntropy(logits, [0, -1, 2]), RangeError, /^crossEntropy: labels\[1\] is -1, out of range/],
+  ['crossEntropy: label fractional', () => crossEntropy(logits, [0, 1.5, 2]), RangeError, /^crossEntropy: labels\[1\] must be an integer class index, got 1\.5/],
+  ['crossEntropy: label NaN', () => crossEntropy(logits, [0, NaN, 2]), RangeError, /^crossEntropy: labels\[1\] must be an integer/],
+  ['crossEntropy: label string', () => crossEntropy(logits, any([0, '1', 2])), TypeError, /^crossEntropy: labels\[1\] must be a number/],
+  ['crossEntropy: label count', () => crossEntropy(logits, [0, 1]), RangeError, /^crossEntropy: labels has 2 entries but logits has 3 rows/],
+  ['crossEntropy: logits 1-d', () => crossEntropy(randTensor(r, [4]), [0]), RangeError, /^crossEntropy: logits must be 2-d/],
+  ['crossEntropy: empty batch', () => crossEntropy(tensor([], [0, 4]), []), RangeError, /^crossEntropy: logits must have at least one row/],
+  // autograd and backend controls
+  ['backward: non-scalar without grad', () => randTensor(r, [2, 2], true).backward(), RangeError, /^backward: a gradient can be implied only for a 1-element/],
+  ['backward: grad shape', () => relu(randTensor(r, [2, 2], true)).backward(tensor([1, 2], [2])), RangeError, /^backward: grad has shape \[2\] but the tensor has shape \[2,2\]/],
+  ['backward: grad not a tensor', () => relu(randTensor(r, [2], true)).backward(any([1, 1])), TypeError, /^backward: grad must be a Tensor/],
+  ['item: not one element', () => m23.item(), RangeError, /^item: only a 1-element tensor/],
+  ['noGrad: not a function', () => noGrad(any(1)), TypeError, /^noGrad: fn must be a function/],
+  ['setBackend: unknown', () => setBackend(any('gpu')), RangeError, /^setBackend: unknown backend 'gpu'/],
+  ['setBackend: not a string', () => setBackend(any(1)), TypeError, /^setBackend: name must be a string/],
+  ['setNumThreads: 0', () => setNumThreads(0), RangeError, /^setNumThreads: n must be an integer/],
+];
+
+for (const backend of backends) {
+  describe(`bad input on ${backend}`, () => {
+    it.each(cases)('%s', (_name, fn, cls, message) => {
+      withBackend(backend, () => {
+        let error: unknown = null;
+        try {
+          fn();
+        } catch (e) {
+          error = e;
+        }
+        expect(error, 'no error thrown').toBeInstanceOf(cls);
+        expect((error as Error).message).toMatch(message);
+      });
+    });
+  });
+}
+
+function withNaN(t: Tensor, index = 0): Tensor {
+  t.data[index] = NaN;
+  return t;
+}
+
+type NaNCase = [op: string, run: () => Tensor, expectNaNAt: number[] | 'some'];
+
+function nanCases(): NaNCase[] {
+  const q = rng(11);
+  const x = () => withNaN(randTensor(q, [1, 1, 4, 4]), 5); // NaN at (1, 1)
+  return [
+    ['conv2d', () => conv2d(x(), randTensor(q, [1, 1, 3, 3])), [0]],
+    ['conv2d weight', () => conv2d(randTensor(q, [1, 1, 4, 4]), withNaN(randTensor(q, [1, 1, 3, 3]))), [0, 1, 2, 3]],
+    ['maxPool2d', () => maxPool2d(x(), 2), [0]],
+    ['maxPool2d with a big neighbour', () => { const t = x(); t.data[4] = 1e30; return maxPool2d(t, 2); }, [0]],
+    ['avgPool2d', () => avgPool2d(x(), 2), [0]],
+    ['globalAvgPool2d', () => globalAvgPool2d(x()), [0]],
+    ['globalMaxPool2d', () => globalMaxPool2d(x()), [0]],
+    ['gemm', () => gemm(withNaN(randTensor(q, [2, 3]), 4), randTensor(q, [3, 2])), [2, 3]],
+    ['gemm c', () => gemm(randTensor(q, [2, 3]), randTensor(q, [3, 2]), withNaN(randTensor(q, [2]), 1)), [1, 3]],
+    ['matmul', () => matmul(randTensor(q, [2, 2, 3]), withNaN(randTensor(q, [3, 2]), 0)), [0, 2, 4, 6]],
+    ['linear', () => linear(withNaN(randTensor(q, [2, 3]), 0), randTensor(q, [4, 3])), [0, 1, 2, 3]],
+    ['relu', () => relu(withNaN(randTensor(q, [4]), 2)), [2]],
+    ['leakyRelu', () => leakyRelu(withNaN(randTensor(q, [4]), 2)), [2]],
+    ['sigmoid', () => sigmoid(withNaN(randTensor(q, [4]), 2)), [2]],
+    ['tanh', () => tanh(withNaN(randTensor(q, [4]), 2)), [2]],
+    ['softmax', () => softmax(withNaN(randTensor(q, [2, 3]), 1)), [0, 1, 2]],
+    ['logSoftmax', () => logSoftmax(withNaN(randTensor(q, [2, 3]), 1), 0), [1, 4]],
+    ['reshape', () => reshape(withNaN(randTensor(q, [2, 3]), 1), [3, 2]), [1]],
+    ['flatten', () => flatten(withNaN(randTensor(q, [2, 3, 1]), 1)), [1]],
+    ['crossEntropy', () => crossEntropy(withNaN(randTensor(q, [2, 3]), 4), [0, 1]), [0]],
+  ];
+}
+
+for (const backend of backends) {
+  describe(`NaN propagates on ${backend}`, () => {
+    it.each(nanCases())('%s', (_op, run, expectNaNAt) => {
+      const y = withBackend(backend as BackendName, run);
+      for (const i of expectNaNAt as number[]) expect(Number.isNaN(y.data[i]), `output[${i}] of ${y.data.length} should be NaN: ${Array.from(y.data)}`).toBe(true);
+    });
+  });
+}

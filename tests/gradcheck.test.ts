@@ -1,0 +1,93 @@
+// Tape gradients of every op against float64 central differences, on every backend.
+import { describe, it } from 'vitest';
+import {
+  avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear,
+  logSoftmax, matmul, maxPool2d, relu, reshape, sigmoid, softmax, tanh, tensor,
+} from '../lib/index.js';
+import type { Tensor } from '../lib/index.js';
+import { backends, distinctData, gradcheck, randTensor, rng, withBackend } from './helpers.js';
+
+type Check = [label: string, makeInputs: () => Tensor[], f: (t: Tensor[]) => Tensor];
+
+function rand(seed: number, ...shapes: number[][]): () => Tensor[] {
+  return () => {
+    const r = rng(seed);
+    return shapes.map((s) => randTensor(r, s, true));
+  };
+}
+
+/** Distinct values (gaps of 0.05 >> eps), away from zero: max and relu stay differentiable. */
+function distinct(seed: number, shape: number[]): () => Tensor[] {
+  return () => [tensor(distinctData(rng(seed), shape.reduce((a, b) => a * b, 1), 0.05, true), shape, { requiresGrad: true })];
+}
+
+const checks: Check[] = [
+  ['conv2d plain + bias', rand(1, [2, 2, 5, 5], [3, 2, 3, 3], [3]), ([x, w, b]) => conv2d(x, w, b)],
+  ['conv2d stride 2, asymmetric padding', rand(2, [1, 2, 6, 7], [2, 2, 3, 2], [2]), ([x, w, b]) => conv2d(x, w, b, { stride: [2, 1], padding: [1, 0, 2, 1] })],
+  ['conv2d dilation 2, same', rand(3, [1, 1, 7, 6], [2, 1, 3, 3]), ([x, w]) => conv2d(x, w, null, { dilation: 2, padding: 'same' })],
+  ['conv2d groups 2, stride 2 same', rand(4, [2, 4, 5, 5], [4, 2, 2, 2], [4]), ([x, w, b]) => conv2d(x, w, b, { groups: 2, stride: 2, padding: 'same' })],
+  ['conv2d depthwise 1x1', rand(5, [1, 3, 4, 4], [3, 1, 1, 1]), ([x, w]) => conv2d(x, w, null, { groups: 3 })],
+  ['maxPool2d 2x2', distinct(6, [1, 2, 4, 4]), ([x]) => maxPool2d(x, 2)],
+  ['maxPool2d overlapping, padding, ceil', distinct(7, [2, 1, 5, 6]), ([x]) => maxPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true })],
+  ['maxPool2d dilation', distinct(8, [1, 2, 6, 6]), ([x]) => maxPool2d(x, [2, 3], { stride: 1, dilation: [2, 1] })],
+  ['avgPool2d count pad', rand(9, [1, 2, 5, 5]), ([x]) => avgPool2d(x, 3, { stride: 2, padding: 1 })],
+  ['avgPool2d exclude pad, ceil', rand(10, [2, 1, 5, 6]), ([x]) => avgPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false })],
+  ['avgPool2d same', rand(11, [1, 2, 5, 4]), ([x]) => avgPool2d(x, 2, { stride: 1, padding: 'same' })],
+  ['globalAvgPool2d', rand(12, [2, 3, 3, 4]), ([x]) => globalAvgPool2d(x)],
+  ['globalMaxPool2d', distinct(13, [2, 3, 3, 4]), ([x]) => globalMaxPool2d(x)],
+  ['gemm', rand(14, [3, 4], [4, 5]), ([a, b]) => gemm(a, b)],
+  ['gemm transA transB alpha', rand(15, [4, 3], [5, 4]), ([a, b]) => gemm(a, b, null, { transA: true, transB: true, alpha: 0.5 })],
+  ['gemm transA, c [N] beta', rand(16, [4, 3], [4, 5], [5]), ([a, b, c]) => gemm(a, b, c, { transA: true, beta: 0.5 })],
+  ['gemm transB, c [M,1]', rand(17, [3, 4], [5, 4], [3, 1]), ([a, b, c]) => gemm(a, b, c, { transB: true })],
+  ['gemm c [] and [M,N]', rand(18, [2, 3], [3, 2], []), ([a, b, c]) => gemm(a, b, c, { beta: 2 })],
+  ['gemm c [M,N]', rand(19, [2, 3], [3, 2], [2, 2]), ([a, b, c]) => gemm(a, b, c)],
+  ['matmul 2-d', rand(20, [3, 4], [4, 2]), ([a, b]) => matmul(a, b)],
+  ['matmul 1-d x 2-d', rand(21, [4], [4, 3]), ([a, b]) => matmul(a, b)],
+  ['matmul 2-d x 1-d', rand(22, [3, 4], [4]), ([a, b]) => matmul(a, b)],
+  ['matmul dot', rand(23, [5], [5]), ([a, b]) => matmul(a, b)],
+  ['matmul batched broadcast', rand(24, [2, 1, 3, 4], [3, 4, 2]), ([a, b]) => matmul(a, b)],
+  ['matmul batched x 2-d (folded)', rand(25, [3, 2, 4], [4, 3]), ([a, b]) => matmul(a, b)],
+  ['matmul shared a', rand(26, [3, 4], [2, 4, 2]), ([a, b]) => matmul(a, b)],
+  ['matmul with itself', rand(27, [3, 3]), ([a]) => matmul(a, a)],
+  ['linear', rand(28, [4, 5], [3, 5], [3]), ([x, w, b]) => linear(x, w, b)],
+  ['linear no bias', rand(29, [2, 3], [4, 3]), ([x, w]) => linear(x, w)],
+  ['relu', distinct(30, [3, 7]), ([x]) => relu(x)],
+  ['leakyRelu', distinct(31, [2, 9]), ([x]) => leakyRelu(x)],
+  ['leakyRelu slope 0.3', distinct(32, [11]), ([x]) => leakyRelu(x, 0.3)],
+  ['sigmoid', rand(33, [2, 3, 2]), ([x]) => sigmoid(x)],
+  ['tanh', rand(34, [5]), ([x]) => tanh(x)],
+  ['softmax last axis', rand(35, [3, 5]), ([x]) => softmax(x)],
+  ['softmax middle axis', rand(36, [2, 4, 3]), ([x]) => softmax(x, 1)],
+  ['softmax axis 0', rand(37, [4, 3]), ([x]) => softmax(x, 0)],
+  ['logSoftmax last axis', rand(38, [3, 5]), ([x]) => logSoftmax(x)],
+  ['logSoftmax axis -3', rand(39, [3, 2, 2]), ([x]) => logSoftmax(x, -3)],
+  ['reshape', rand(40, [2, 6]), ([x]) => tanh(reshape(x, [3, -1]))],
+  ['flatten', rand(41, [2, 2, 3]), ([x]) => sigmoid(flatten(x))],
+  ['crossEntropy', rand(42, [4, 5]), ([x]) => crossEntropy(x, [0, 4, 2, 2])],
+  ['crossEntropy one class', rand(43, [2, 1]), ([x]) => crossEntropy(x, [0, 0])],
+  ['LeNet-like chain', rand(44, [2, 1, 8, 8], [3, 1, 3, 3], [3], [4, 27], [4]),
+    ([x, w, b, fw, fb]) => crossEntropy(linear(flatten(maxPool2d(tanh(conv2d(x, w, b)), 2)), fw, fb), [1, 3])],
+];
+
+for (const backend of backends) {
+  describe(`gradcheck on ${backend}`, () => {
+    it.each(checks)('%s', (label, makeInputs, f) => {
+      withBackend(backend, () => gradcheck(label, makeInputs(), f));
+    });
+    it('fails for a wrong gradient (the check is not vacuous)', () => {
+      // The forward of a 2x scaled relu with the gradient of relu must not pass.
+      const inputs = distinct(50, [8])();
+      let threw = false;
+      try {
+        withBackend(backend, () => gradcheck('scaled', inputs, ([x]) => {
+          const y = relu(x);
+          for (let i = 0; i < y.data.length; i++) y.data[i] *= 2; // gradient not scaled
+          return y;
+        }));
+      } catch {
+        threw = true;
+      }
+      if (!threw) throw new Error('gradcheck accepted a wrong gradient');
+    });
+  });
+}
