@@ -8,6 +8,15 @@ import { describe, expect, it } from 'vitest';
 import * as api from '../lib/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// CI installs from scratch, so there dist must exist and these tests may not skip.
+const haveDist = existsSync(join(root, 'dist', 'index.js')) || process.env.CONVKIT_REQUIRE_NATIVE === '1';
+
+function runModule(script: string, env: NodeJS.ProcessEnv = {}): any {
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: root, encoding: 'utf8', env: { ...process.env, ...env },
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
 
 const expectedExports = [
   'Tensor', 'availableBackends', 'avgPool2d', 'backendInfo', 'conv2d', 'conv2dAsync', 'crossEntropy', 'flatten', 'gemm',
@@ -21,18 +30,37 @@ describe('public API', () => {
     expect(Object.keys(api).sort()).toEqual([...expectedExports].sort());
   });
 
-  it.runIf(existsSync(join(root, 'dist', 'index.js')))("import('convkit') resolves to dist and works", () => {
+  it.runIf(haveDist)("import('convkit') resolves to dist and works", () => {
     const script = `
       const ck = await import('convkit');
       const url = import.meta.resolve('convkit');
       const y = ck.relu(ck.tensor([-1, 2], [2]));
       console.log(JSON.stringify({ url, keys: Object.keys(ck).sort(), y: Array.from(y.data), backends: ck.availableBackends() }));
     `;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
-    const result = JSON.parse(out.trim().split('\n').pop()!);
+    const result = runModule(script);
     expect(result.url).toBe(new URL('dist/index.js', `file://${root}/`).href);
     expect(result.keys).toEqual([...expectedExports].sort());
     expect(result.y).toEqual([0, 2]);
     expect(result.backends).toContain('js');
+  });
+
+  it.runIf(haveDist)('without the addon, convkit runs on js and says why', () => {
+    const script = `
+      const ck = await import('convkit');
+      const errorOf = (fn) => { try { fn(); return null; } catch (e) { return e.constructor.name + ': ' + e.message; } };
+      const y = ck.maxPool2d(ck.tensor([1, 5, 3, 2], [1, 1, 2, 2]), 2);
+      console.log(JSON.stringify({
+        info: ck.backendInfo(), backend: ck.getBackend(), y: Array.from(y.data),
+        cpu: errorOf(() => ck.setBackend('cpu')), cuda: errorOf(() => ck.setBackend('cuda')),
+      }));
+    `;
+    const result = runModule(script, { CONVKIT_DISABLE_NATIVE: '1' });
+    expect(result.backend).toBe('js');
+    expect(result.info.available).toEqual(['js']);
+    expect(result.info.native.loaded).toBe(false);
+    expect(result.info.native.error).toMatch(/CONVKIT_DISABLE_NATIVE/);
+    expect(result.y).toEqual([5]);
+    expect(result.cpu).toMatch(/^RangeError: setBackend: the 'cpu' backend is not available/);
+    expect(result.cuda).toMatch(/^RangeError: setBackend: unknown backend 'cuda'/);
   });
 });

@@ -33,7 +33,7 @@ export function currentBackend(): Backend {
 export function backendByName(name: BackendName): Backend {
   if (name === 'js') return jsBackend;
   if (name === 'cpu') {
-    if (!cpuBackend) throw new Error(`setBackend: the 'cpu' backend is not available: ${native.error}`);
+    if (!cpuBackend) throw new RangeError(`setBackend: the 'cpu' backend is not available (${native.error}); available: ${availableBackends().join(', ')}`);
     return cpuBackend;
   }
   throw new RangeError(`setBackend: unknown backend '${String(name)}'; expected one of ${availableBackends().join(', ')}`);
