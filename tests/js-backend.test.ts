@@ -13,29 +13,10 @@ import {
   softmax, softmaxBackward, logSoftmax, logSoftmaxBackward,
 } from '../lib/backend/js/activation.js';
 import { crossEntropy, crossEntropyBackward } from '../lib/backend/js/loss.js';
+import { rng } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** mulberry32: a tiny seeded generator, so every run sees the same "random" numbers. */
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Uniform values in [-1, 1), in float64, from a fixed seed. */
-function randomArray(size: number, seed: number): Float64Array {
-  const next = seededRandom(seed);
-  const out = new Float64Array(size);
-  for (let i = 0; i < size; i++) out[i] = next() * 2 - 1;
-  return out;
-}
 
 /** Output length along one axis, PyTorch's formula. In ceil mode a window that would start
  *  at or past the end of the input (i.e. inside the far padding) is dropped. */
