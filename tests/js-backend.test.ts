@@ -18,6 +18,14 @@ import { rng } from './helpers.js';
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+/** Uniform values in [-1, 1), in float64, from a fixed seed. */
+function randomArray(size: number, seed: number): Float64Array {
+  const next = rng(seed);
+  const out = new Float64Array(size);
+  for (let i = 0; i < size; i++) out[i] = next() * 2 - 1;
+  return out;
+}
+
 /** Output length along one axis, PyTorch's formula. In ceil mode a window that would start
  *  at or past the end of the input (i.e. inside the far padding) is dropped. */
 function outputSize(input: number, kernel: number, stride: number, padBefore: number, padAfter: number,
