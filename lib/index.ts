@@ -12,3 +12,7 @@ export { crossEntropy } from './ops/loss.js';
 export { conv2dAsync, gemmAsync, matmulAsync, maxPool2dAsync } from './ops/async.js';
 export { availableBackends, setBackend, getBackend, backendInfo, setNumThreads, type BackendInfo } from './backend/registry.js';
 export type { BackendName } from './backend/types.js';
+export { manualSeed, Generator } from './random.js';
+export * as init from './init/index.js';
+export * as optim from './optim/index.js';
+export * as data from './data/index.js';

@@ -19,9 +19,9 @@ function runModule(script: string, env: NodeJS.ProcessEnv = {}): any {
 }
 
 const expectedExports = [
-  'Tensor', 'availableBackends', 'avgPool2d', 'backendInfo', 'conv2d', 'conv2dAsync', 'crossEntropy', 'flatten', 'gemm',
-  'gemmAsync', 'getBackend', 'globalAvgPool2d', 'globalMaxPool2d', 'leakyRelu', 'linear', 'logSoftmax', 'matmul',
-  'matmulAsync', 'maxPool2d', 'maxPool2dAsync', 'noGrad', 'relu', 'reshape', 'setBackend', 'setNumThreads', 'sigmoid',
+  'Generator', 'Tensor', 'availableBackends', 'avgPool2d', 'backendInfo', 'conv2d', 'conv2dAsync', 'crossEntropy', 'flatten', 'gemm',
+  'gemmAsync', 'getBackend', 'globalAvgPool2d', 'globalMaxPool2d', 'leakyRelu', 'init', 'data', 'linear', 'logSoftmax', 'manualSeed', 'matmul',
+  'matmulAsync', 'maxPool2d', 'maxPool2dAsync', 'noGrad', 'optim', 'relu', 'reshape', 'setBackend', 'setNumThreads', 'sigmoid',
   'softmax', 'tanh', 'tensor',
 ];
 

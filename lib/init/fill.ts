@@ -1,0 +1,56 @@
+// In-place fills: constants and plain uniform / normal draws. The variance-scaled
+// initializers are these draws with a bound or std taken from the fans.
+import { type GeneratorOption, checkInitTensor, initOptions, numberArg, nonNegativeArg } from './args.js';
+import type { Generator } from '../random.js';
+import type { Tensor } from '../tensor.js';
+
+export function zeros(t: Tensor): Tensor {
+  checkInitTensor('init.zeros', t).data.fill(0);
+  return t;
+}
+
+export function ones(t: Tensor): Tensor {
+  checkInitTensor('init.ones', t).data.fill(1);
+  return t;
+}
+
+export function constant(t: Tensor, value: number): Tensor {
+  checkInitTensor('init.constant', t);
+  if (value === undefined) throw new TypeError('init.constant: value must be a number, got undefined');
+  t.data.fill(numberArg('init.constant', 'value', value, 0));
+  return t;
+}
+
+/** Uniform draws in [a, b). */
+export function uniform(t: Tensor, a = 0, b = 1, opts: GeneratorOption = {}): Tensor {
+  const op = 'init.uniform';
+  checkInitTensor(op, t);
+  numberArg(op, 'a', a, 0);
+  numberArg(op, 'b', b, 1);
+  if (a > b) throw new RangeError(`${op}: a must be <= b, got a=${a}, b=${b}`);
+  const [, g] = initOptions<GeneratorOption>(op, opts, ['generator']);
+  return fillUniform(t, a, b, g);
+}
+
+export function normal(t: Tensor, mean = 0, std = 1, opts: GeneratorOption = {}): Tensor {
+  const op = 'init.normal';
+  checkInitTensor(op, t);
+  numberArg(op, 'mean', mean, 0);
+  nonNegativeArg(op, 'std', std, 1);
+  const [, g] = initOptions<GeneratorOption>(op, opts, ['generator']);
+  return fillNormal(t, mean, std, g);
+}
+
+/** @internal Unchecked: the callers have validated. */
+export function fillUniform(t: Tensor, low: number, high: number, g: Generator): Tensor {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) d[i] = g.uniform(low, high);
+  return t;
+}
+
+/** @internal Unchecked: the callers have validated. */
+export function fillNormal(t: Tensor, mean: number, std: number, g: Generator): Tensor {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) d[i] = mean + std * g.normal();
+  return t;
+}

@@ -1,0 +1,61 @@
+// RMSprop, exactly as torch.optim.RMSprop:
+//   g = grad + weightDecay * p
+//   v = alpha * v + (1 - alpha) * g^2
+//   centered: a = alpha * a + (1 - alpha) * g;  denom = sqrt(v - a^2) + eps
+//   else:     denom = sqrt(v) + eps
+//   momentum > 0: buf = momentum * buf + g / denom;  p -= lr * buf   (buf starts at 0)
+//   else:         p -= lr * g / denom
+import { checkBoolean, checkOptions } from '../check.js';
+import type { Tensor } from '../tensor.js';
+import { Optimizer, type ParamState } from './optimizer.js';
+import { numberOption } from './options.js';
+
+export interface RMSpropOptions {
+  lr?: number;
+  alpha?: number;
+  eps?: number;
+  weightDecay?: number;
+  momentum?: number;
+  /** Divide by the gradient's estimated variance rather than its second moment. */
+  centered?: boolean;
+}
+
+export class RMSprop extends Optimizer {
+  readonly alpha: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  readonly centered: boolean;
+
+  constructor(params: Iterable<Tensor>, options: RMSpropOptions = {}) {
+    const op = 'RMSprop';
+    const o = checkOptions<RMSpropOptions>(op, options, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered']);
+    super(op, params, o.lr ?? 0.01);
+    this.alpha = numberOption(op, 'alpha', o.alpha, 0.99, { min: 0, max: 1 });
+    this.eps = numberOption(op, 'eps', o.eps, 1e-8, { min: 0, minExclusive: true });
+    this.weightDecay = numberOption(op, 'weightDecay', o.weightDecay, 0, { min: 0 });
+    this.momentum = numberOption(op, 'momentum', o.momentum, 0, { min: 0 });
+    this.centered = checkBoolean(op, 'centered', o.centered, false);
+  }
+
+  protected bufferNames(): readonly string[] {
+    return ['squareAvg', ...(this.momentum > 0 ? ['momentumBuffer'] : []), ...(this.centered ? ['gradAvg'] : [])];
+  }
+
+  protected updateParam(p: Float32Array, grad: Float32Array, state: ParamState): void {
+    const { lr, alpha, eps, weightDecay, momentum, centered } = this;
+    const { squareAvg, momentumBuffer, gradAvg } = state.buffers;
+    for (let i = 0; i < p.length; i++) {
+      const g = grad[i] + weightDecay * p[i];
+      const v = (squareAvg[i] = alpha * squareAvg[i] + (1 - alpha) * g * g);
+      let variance = v;
+      if (centered) {
+        const a = (gradAvg[i] = alpha * gradAvg[i] + (1 - alpha) * g);
+        variance = v - a * a;
+      }
+      const scaled = g / (Math.sqrt(variance) + eps);
+      if (momentum > 0) p[i] -= lr * (momentumBuffer[i] = momentum * momentumBuffer[i] + scaled);
+      else p[i] -= lr * scaled;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay,
+// exactly as torch.optim.SGD:
+//   g = grad + weightDecay * p
+//   buf = g on the first step, else momentum * buf + (1 - dampening) * g
+//   d = nesterov ? g + momentum * buf : buf        (d = g when momentum is 0)
+//   p -= lr * d
+import { checkBoolean, checkOptions } from '../check.js';
+import type { Tensor } from '../tensor.js';
+import { Optimizer, type ParamState } from './optimizer.js';
+import { numberOption } from './options.js';
+
+export interface SGDOptions {
+  /** Default 1e-3, as PyTorch 2. */
+  lr?: number;
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+}
+
+export class SGD extends Optimizer {
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+
+  constructor(params: Iterable<Tensor>, options: SGDOptions = {}) {
+    const o = checkOptions<SGDOptions>('SGD', options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay']);
+    super('SGD', params, o.lr ?? 1e-3);
+    this.momentum = numberOption('SGD', 'momentum', o.momentum, 0, { min: 0 });
+    this.dampening = numberOption('SGD', 'dampening', o.dampening, 0);
+    this.nesterov = checkBoolean('SGD', 'nesterov', o.nesterov, false);
+    this.weightDecay = numberOption('SGD', 'weightDecay', o.weightDecay, 0, { min: 0 });
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new RangeError(`SGD: nesterov needs momentum > 0 and dampening 0, got momentum=${this.momentum}, dampening=${this.dampening}`);
+    }
+  }
+
+  protected bufferNames(): readonly string[] {
+    return this.momentum !== 0 ? ['momentumBuffer'] : [];
+  }
+
+  protected updateParam(p: Float32Array, grad: Float32Array, state: ParamState): void {
+    const { lr, momentum, weightDecay, nesterov } = this;
+    if (momentum === 0) {
+      for (let i = 0; i < p.length; i++) p[i] -= lr * (grad[i] + weightDecay * p[i]);
+      return;
+    }
+    const buf = state.buffers.momentumBuffer;
+    const gradScale = state.step === 1 ? 1 : 1 - this.dampening; // the first buffer is the gradient itself
+    const bufScale = state.step === 1 ? 0 : momentum;
+    for (let i = 0; i < p.length; i++) {
+      const g = grad[i] + weightDecay * p[i];
+      const b = bufScale * buf[i] + gradScale * g;
+      buf[i] = b;
+      p[i] -= lr * (nesterov ? g + momentum * b : b);
+    }
+  }
+}
