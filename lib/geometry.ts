@@ -35,7 +35,7 @@ export interface AvgPool2dOptions {
 
 type Pads = [top: number, left: number, bottom: number, right: number];
 
-function parsePair(op: string, name: string, value: unknown, min: number): [number, number] {
+export function parsePair(op: string, name: string, value: unknown, min: number): [number, number] {
   if (typeof value === 'number') {
     checkInt(op, name, value, min);
     return [value, value];

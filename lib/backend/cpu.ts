@@ -30,5 +30,9 @@ export function createCpuBackend(addon: NativeAddon): Backend {
     logSoftmaxBackward: addon.logSoftmaxBackward,
     crossEntropy: addon.crossEntropy,
     crossEntropyBackward: addon.crossEntropyBackward,
+    batchNorm2dStats: addon.batchNorm2dStats,
+    batchNorm2dForward: addon.batchNorm2dForward,
+    batchNorm2dBackward: addon.batchNorm2dBackward,
+    dropout: addon.dropout,
   };
 }

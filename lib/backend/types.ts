@@ -74,6 +74,28 @@ export interface Backend {
   /** dlogits = (probs - onehot(labels)) * scale, where scale = upstream gradient / n. */
   crossEntropyBackward(probs: Float32Array, labels: Int32Array, n: number, c: number, scale: number, dlogits: Float32Array): void;
 
+  // Batch normalisation: x is viewed as [n, c, hw] (NCHW with the plane flattened) and every
+  // statistic is per channel, accumulated in double.
+  /** Writes each channel's mean and biased variance over its n*hw values. */
+  batchNorm2dStats(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, variance: Float32Array): void;
+  /** y = (x - mean[c]) * invStd[c] * weight[c] + bias[c]; a null weight is 1 and a null bias 0. */
+  batchNorm2dForward(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invStd: Float32Array,
+    weight: Float32Array | null, bias: Float32Array | null, y: Float32Array): void;
+  /**
+   * With xhat = (x - mean) * invStd: dweight = sum(dy * xhat), dbias = sum(dy), and dx through
+   * the batch statistics when training (mean and invStd were computed from x), else the affine
+   * dx = dy * weight * invStd. Each of dx, dweight, dbias that is not null is overwritten.
+   */
+  batchNorm2dBackward(x: Float32Array, dy: Float32Array, n: number, c: number, hw: number, mean: Float32Array,
+    invStd: Float32Array, weight: Float32Array | null, training: boolean,
+    dx: Float32Array | null, dweight: Float32Array | null, dbias: Float32Array | null): void;
+
+  /**
+   * Inverted dropout: y = x * (mask ? scale : 0), as a product so NaN propagates (PyTorch).
+   * The forward pass applies it to x, the backward pass to dy, with the same mask and scale.
+   */
+  dropout(x: Float32Array, mask: Uint8Array, scale: number, y: Float32Array): void;
+
   // Off-the-event-loop variants of the heavy kernels. The js backend computes synchronously
   // and resolves; the cpu backend runs an AsyncWorker on the libuv pool.
   gemmAsync(args: GemmArgs): Promise<void>;

@@ -12,6 +12,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   binding::register_pool(env, exports);
   binding::register_activation(env, exports);
   binding::register_loss(env, exports);
+  binding::register_batchnorm(env, exports);
+  binding::register_dropout(env, exports);
   return exports;
 }
 

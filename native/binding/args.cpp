@@ -42,6 +42,10 @@ Span<int32_t> optional_int32_array(const Napi::CallbackInfo& info, size_t index,
   return typed_array<int32_t, napi_int32_array>(info[index], fn, name, true, "Int32Array or null");
 }
 
+Span<uint8_t> uint8_array(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name) {
+  return typed_array<uint8_t, napi_uint8_array>(info[index], fn, name, false, "Uint8Array");
+}
+
 Span<float> float_field(const Napi::Object& obj, const char* key, const char* fn) {
   return typed_array<float, napi_float32_array>(obj.Get(key), fn, key, false, "Float32Array");
 }
@@ -111,6 +115,7 @@ void expect_length(const Span<T>& span, int64_t expected, const char* fn, const 
 }
 template void expect_length<float>(const Span<float>&, int64_t, const char*, const char*);
 template void expect_length<int32_t>(const Span<int32_t>&, int64_t, const char*, const char*);
+template void expect_length<uint8_t>(const Span<uint8_t>&, int64_t, const char*, const char*);
 
 int64_t checked_product(std::initializer_list<int64_t> dims, const char* fn, const char* what) {
   int64_t product = 1;

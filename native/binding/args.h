@@ -24,6 +24,7 @@ Span<float> float_array(const Napi::CallbackInfo& info, size_t index, const char
 Span<float> optional_float_array(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name);
 Span<int32_t> int32_array(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name);
 Span<int32_t> optional_int32_array(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name);
+Span<uint8_t> uint8_array(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name);
 
 Span<float> float_field(const Napi::Object& obj, const char* key, const char* fn);
 int64_t integer(const Napi::Value& v, const char* fn, const char* name);

@@ -40,5 +40,7 @@ void register_conv(Napi::Env env, Napi::Object exports);
 void register_pool(Napi::Env env, Napi::Object exports);
 void register_activation(Napi::Env env, Napi::Object exports);
 void register_loss(Napi::Env env, Napi::Object exports);
+void register_batchnorm(Napi::Env env, Napi::Object exports);
+void register_dropout(Napi::Env env, Napi::Object exports);
 
 }  // namespace binding

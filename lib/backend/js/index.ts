@@ -9,6 +9,8 @@ import {
   softmax, softmaxBackward, logSoftmax, logSoftmaxBackward,
 } from './activation.js';
 import { crossEntropy, crossEntropyBackward } from './loss.js';
+import { batchNorm2dStats, batchNorm2dForward, batchNorm2dBackward } from './batchnorm.js';
+import { dropout } from './dropout.js';
 
 export const jsBackend: Backend = {
   name: 'js',
@@ -37,6 +39,11 @@ export const jsBackend: Backend = {
 
   crossEntropy,
   crossEntropyBackward,
+
+  batchNorm2dStats,
+  batchNorm2dForward,
+  batchNorm2dBackward,
+  dropout,
 
   // There is no thread to hand the work to: compute now, and report errors as rejections
   // (an async function turns a throw into a rejected promise).

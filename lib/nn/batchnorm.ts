@@ -1,0 +1,71 @@
+// BatchNorm2d: per-channel normalisation of [N, C, H, W]. Training mode uses the batch
+// statistics and updates the running ones; eval mode uses the running ones. Without
+// trackRunningStats it always uses the batch statistics, as in PyTorch.
+import { allocResult, checkBoolean, checkFiniteNumber, checkInt, checkOptions } from '../check.js';
+import { batchNorm2d } from '../ops/batchnorm.js';
+import type { Tensor } from '../tensor.js';
+import { Module, type ModuleConfig } from './module.js';
+
+export interface BatchNorm2dLayerOptions {
+  /** Added to the variance before the square root; default 1e-5. */
+  eps?: number;
+  /** Weight of each batch in the running statistics; default 0.1. */
+  momentum?: number;
+  /** Learned per-channel weight (init 1) and bias (init 0); default true. */
+  affine?: boolean;
+  /** Keep running statistics for eval mode; default true. */
+  trackRunningStats?: boolean;
+}
+
+export class BatchNorm2d extends Module {
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  /** Buffers (saved as running_mean, running_var, num_batches_tracked, PyTorch's names). */
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  /** Training steps seen, a float32 scalar (exact up to 2^24). */
+  readonly numBatchesTracked: Tensor | null;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+
+  constructor(readonly numFeatures: number, options: BatchNorm2dLayerOptions = {}) {
+    super();
+    const op = 'BatchNorm2d';
+    const opts = checkOptions<BatchNorm2dLayerOptions>(op, options, ['eps', 'momentum', 'affine', 'trackRunningStats']);
+    checkInt(op, 'numFeatures', numFeatures, 1);
+    this.eps = checkFiniteNumber(op, 'eps', opts.eps ?? 1e-5);
+    this.momentum = checkFiniteNumber(op, 'momentum', opts.momentum ?? 0.1);
+    if (!(this.eps > 0)) throw new RangeError(`${op}: eps must be positive, got ${this.eps}`);
+    if (this.momentum < 0 || this.momentum > 1) throw new RangeError(`${op}: momentum must be in [0, 1], got ${this.momentum}`);
+    this.affine = checkBoolean(op, 'affine', opts.affine, true);
+    this.trackRunningStats = checkBoolean(op, 'trackRunningStats', opts.trackRunningStats, true);
+    const filled = (shape: number[], value: number) => {
+      const t = allocResult(op, shape);
+      t.data.fill(value);
+      return t;
+    };
+    this.weight = this.registerParameter('weight', this.affine ? filled([numFeatures], 1) : null);
+    this.bias = this.registerParameter('bias', this.affine ? filled([numFeatures], 0) : null);
+    const track = this.trackRunningStats;
+    this.runningMean = this.registerBuffer('running_mean', track ? filled([numFeatures], 0) : null);
+    this.runningVar = this.registerBuffer('running_var', track ? filled([numFeatures], 1) : null);
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', track ? filled([], 0) : null);
+  }
+
+  forward(x: Tensor): Tensor {
+    const useBatchStats = this.training || !this.trackRunningStats;
+    const y = batchNorm2d(x, this.runningMean, this.runningVar, this.weight, this.bias,
+      { training: useBatchStats, momentum: this.momentum, eps: this.eps });
+    if (this.training && this.numBatchesTracked) this.numBatchesTracked.data[0] += 1;
+    return y;
+  }
+
+  toConfig(): ModuleConfig {
+    return {
+      type: 'BatchNorm2d',
+      args: [this.numFeatures, { eps: this.eps, momentum: this.momentum, affine: this.affine, trackRunningStats: this.trackRunningStats }],
+    };
+  }
+}

@@ -1,0 +1,41 @@
+// Linear: y = x W^T + b for x [N, in], W [out, in] (PyTorch's layout).
+import { allocResult, checkBoolean, checkInt, checkOptions } from '../check.js';
+import { linear } from '../ops/gemm.js';
+import type { Tensor } from '../tensor.js';
+import { Module, type ModuleConfig } from './module.js';
+import { checkWeightInit, initWeightAndBias, type WeightInit } from './weights.js';
+
+export interface LinearOptions {
+  /** Whether the layer adds a learned bias; default true. */
+  bias?: boolean;
+  /** The weight's initializer; default PyTorch's (kaiming uniform, a = sqrt(5)). */
+  init?: WeightInit;
+}
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  private readonly hasBias: boolean;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
+    super();
+    const op = 'Linear';
+    const opts = checkOptions<LinearOptions>(op, options, ['bias', 'init']);
+    checkInt(op, 'inFeatures', inFeatures, 1);
+    checkInt(op, 'outFeatures', outFeatures, 1);
+    this.hasBias = checkBoolean(op, 'bias', opts.bias, true);
+    const weight = allocResult(op, [outFeatures, inFeatures]);
+    const bias = this.hasBias ? allocResult(op, [outFeatures]) : null;
+    initWeightAndBias(weight, bias, checkWeightInit(op, opts.init));
+    this.weight = this.registerParameter('weight', weight);
+    this.bias = this.registerParameter('bias', bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+
+  toConfig(): ModuleConfig {
+    return { type: 'Linear', args: [this.inFeatures, this.outFeatures, { bias: this.hasBias }] };
+  }
+}

@@ -1,0 +1,51 @@
+// Pooling layers over [N, C, H, W]; the options are checked by the pooling ops themselves.
+import { checkOptions } from '../check.js';
+import type { AvgPool2dOptions, MaxPool2dOptions, Pair } from '../geometry.js';
+import { avgPool2d, globalAvgPool2d, maxPool2d } from '../ops/pool.js';
+import type { Tensor } from '../tensor.js';
+import { Module, type ModuleConfig } from './module.js';
+
+export class MaxPool2d extends Module {
+  private readonly options: MaxPool2dOptions;
+
+  constructor(readonly kernelSize: Pair, options: MaxPool2dOptions = {}) {
+    super();
+    this.options = { ...checkOptions<MaxPool2dOptions>('MaxPool2d', options, ['stride', 'padding', 'dilation', 'ceilMode']) };
+  }
+
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernelSize, this.options);
+  }
+
+  toConfig(): ModuleConfig {
+    return { type: 'MaxPool2d', args: [this.kernelSize, { ...this.options }] };
+  }
+}
+
+export class AvgPool2d extends Module {
+  private readonly options: AvgPool2dOptions;
+
+  constructor(readonly kernelSize: Pair, options: AvgPool2dOptions = {}) {
+    super();
+    this.options = { ...checkOptions<AvgPool2dOptions>('AvgPool2d', options, ['stride', 'padding', 'ceilMode', 'countIncludePad']) };
+  }
+
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.kernelSize, this.options);
+  }
+
+  toConfig(): ModuleConfig {
+    return { type: 'AvgPool2d', args: [this.kernelSize, { ...this.options }] };
+  }
+}
+
+/** Mean over each plane: [N, C, H, W] -> [N, C, 1, 1]. */
+export class GlobalAvgPool2d extends Module {
+  forward(x: Tensor): Tensor {
+    return globalAvgPool2d(x);
+  }
+
+  toConfig(): ModuleConfig {
+    return { type: 'GlobalAvgPool2d', args: [] };
+  }
+}

@@ -1,0 +1,90 @@
+// batchNorm2d with PyTorch semantics: training normalises by the batch statistics (biased
+// variance) and moves the running statistics toward them (unbiased variance), in place; eval
+// normalises by the running statistics.
+import { currentBackend } from '../backend/registry.js';
+import { needsGrad, record } from '../autograd.js';
+import { allocResult, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
+import { formatShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+
+export interface BatchNorm2dOptions {
+  /** Batch statistics (and running-stat updates) when true; running statistics when false. */
+  training?: boolean;
+  /** Weight of the new batch statistics in the running average; default 0.1. */
+  momentum?: number;
+  /** Added to the variance before the square root; default 1e-5. */
+  eps?: number;
+}
+
+/** A per-channel vector [C], or null; RangeError naming the argument otherwise. */
+function channelVector(op: string, name: string, value: unknown, c: number, x: Tensor): Tensor | null {
+  const t = checkOptionalTensor(op, name, value);
+  if (t && (t.ndim !== 1 || t.shape[0] !== c)) {
+    throw new RangeError(`${op}: ${name} must have shape [${c}] (one value per channel), got ${formatShape(t.shape)} (input ${formatShape(x.shape)})`);
+  }
+  return t;
+}
+
+function inverseStd(variance: Float32Array, eps: number): Float32Array {
+  return variance.map((v) => 1 / Math.sqrt(v + eps));
+}
+
+/**
+ * Batch normalisation of x [N,C,H,W] per channel. runningMean / runningVar [C] may be null
+ * only when training (no running statistics are kept then); weight / bias [C] may be null
+ * (no affine transform).
+ */
+export function batchNorm2d(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null,
+  weight: Tensor | null, bias: Tensor | null, options?: BatchNorm2dOptions): Tensor {
+  const op = 'batchNorm2d';
+  const input = checkTensorRank(op, 'input', x, 4, 'NCHW');
+  const opts = checkOptions<BatchNorm2dOptions>(op, options, ['training', 'momentum', 'eps']);
+  const training = checkBoolean(op, 'training', opts.training, false);
+  const momentum = checkFiniteNumber(op, 'momentum', opts.momentum ?? 0.1);
+  const eps = checkFiniteNumber(op, 'eps', opts.eps ?? 1e-5);
+  if (momentum < 0 || momentum > 1) throw new RangeError(`${op}: momentum must be in [0, 1], got ${momentum}`);
+  if (eps <= 0) throw new RangeError(`${op}: eps must be positive, got ${eps}`);
+  const [n, c, h, w] = input.shape;
+  const hw = h * w;
+  const rMean = channelVector(op, 'runningMean', runningMean, c, input);
+  const rVar = channelVector(op, 'runningVar', runningVar, c, input);
+  const gamma = channelVector(op, 'weight', weight, c, input);
+  const beta = channelVector(op, 'bias', bias, c, input);
+  if ((rMean === null) !== (rVar === null)) throw new TypeError(`${op}: runningMean and runningVar must both be tensors or both be null`);
+  const count = n * hw;
+  if (training && count < 2) {
+    throw new RangeError(`${op}: training needs more than 1 value per channel to compute a variance, got input ${formatShape(input.shape)}`);
+  }
+  if (!training && !rMean) throw new RangeError(`${op}: eval mode needs runningMean and runningVar (got null)`);
+
+  const backend = currentBackend();
+  let mean: Float32Array, invStd: Float32Array;
+  if (training) {
+    mean = new Float32Array(c);
+    const variance = new Float32Array(c);
+    backend.batchNorm2dStats(input.data, n, c, hw, mean, variance);
+    invStd = inverseStd(variance, eps);
+    if (rMean && rVar) {
+      const unbiased = count / (count - 1);
+      for (let ch = 0; ch < c; ch++) {
+        rMean.data[ch] = (1 - momentum) * rMean.data[ch] + momentum * mean[ch];
+        rVar.data[ch] = (1 - momentum) * rVar.data[ch] + momentum * variance[ch] * unbiased;
+      }
+    }
+  } else {
+    // Copies: later training steps update the running statistics in place, and the backward
+    // pass must see the values this forward pass used.
+    mean = rMean!.data.slice();
+    invStd = inverseStd(rVar!.data, eps);
+  }
+
+  const out = allocResult(op, input.shape);
+  if (out.size > 0) backend.batchNorm2dForward(input.data, n, c, hw, mean, invStd, gamma?.data ?? null, beta?.data ?? null, out.data);
+  return record(out, needsGrad(input, gamma, beta), op, [input, gamma, beta], (dy) => {
+    const dx = input.requiresGrad ? new Float32Array(input.size) : null;
+    const dw = gamma?.requiresGrad ? new Float32Array(c) : null;
+    const db = beta?.requiresGrad ? new Float32Array(c) : null;
+    backend.batchNorm2dBackward(input.data, dy, n, c, hw, mean, invStd, gamma?.data ?? null, training, dx, dw, db);
+    return [dx, dw, db];
+  });
+}

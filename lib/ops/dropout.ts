@@ -1,0 +1,36 @@
+// Inverted dropout: kept values are scaled by 1/(1-p) so the expected output equals x. The
+// mask is drawn here from the seeded generator (so every backend gives the same result for
+// the same seed) and applied by the backend's kernel, forward and backward.
+import { currentBackend } from '../backend/registry.js';
+import { needsGrad, record } from '../autograd.js';
+import { allocResult, checkBoolean, checkTensor } from '../check.js';
+import { defaultGenerator } from '../random.js';
+import { describe } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+
+/** A drop probability in [0, 1) (p = 1 would divide by zero in the scale). */
+export function checkDropoutProbability(op: string, p: unknown): number {
+  if (typeof p !== 'number') throw new TypeError(`${op}: p must be a number, got ${describe(p)}`);
+  if (!(p >= 0 && p < 1)) throw new RangeError(`${op}: p must be in [0, 1), got ${p}`);
+  return p;
+}
+
+/** Zeroes each element with probability p while training; identity (x itself) otherwise or when p = 0. */
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  const op = 'dropout';
+  const input = checkTensor(op, 'x', x);
+  checkDropoutProbability(op, p);
+  if (!checkBoolean(op, 'training', training, true) || p === 0) return input;
+  const mask = new Uint8Array(input.size);
+  const generator = defaultGenerator();
+  for (let i = 0; i < mask.length; i++) mask[i] = generator.random() >= p ? 1 : 0;
+  const scale = 1 / (1 - p);
+  const backend = currentBackend();
+  const out = allocResult(op, input.shape);
+  if (out.size > 0) backend.dropout(input.data, mask, scale, out.data);
+  return record(out, needsGrad(input), op, [input], (dy) => {
+    const dx = new Float32Array(input.size);
+    if (dx.length > 0) backend.dropout(dy, mask, scale, dx);
+    return [dx];
+  });
+}
