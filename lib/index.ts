@@ -19,3 +19,4 @@ export * as nn from './nn/index.js';
 export * as init from './init/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
+export { save, saveSync, load, loadStateDictFile, readSafetensors, writeSafetensors, type SaveOptions, type SafetensorsContents } from './io/index.js';
