@@ -19,4 +19,5 @@ export * as nn from './nn/index.js';
 export * as init from './init/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
+export { summary, outputSize, outputSizeDetail, stepsToReach, parseSpec, type LayerRow, type Summary, type OutputSizeOptions, type OutputSizeDetail, type StepsOptions, type StepsResult, type ParsedSpec } from './summary/index.js';
 export { save, saveSync, load, loadStateDictFile, readSafetensors, writeSafetensors, type SaveOptions, type SafetensorsContents } from './io/index.js';

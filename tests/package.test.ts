@@ -21,8 +21,8 @@ function runModule(script: string, env: NodeJS.ProcessEnv = {}): any {
 const expectedExports = [
   'Generator', 'Tensor', 'availableBackends', 'avgPool2d', 'backendInfo', 'batchNorm2d', 'dropout', 'nn', 'conv2d', 'conv2dAsync', 'crossEntropy', 'flatten', 'gemm',
   'gemmAsync', 'getBackend', 'globalAvgPool2d', 'globalMaxPool2d', 'leakyRelu', 'init', 'data', 'linear', 'load', 'loadStateDictFile', 'readSafetensors', 'save', 'saveSync', 'writeSafetensors', 'logSoftmax', 'manualSeed', 'matmul',
-  'matmulAsync', 'maxPool2d', 'maxPool2dAsync', 'noGrad', 'optim', 'relu', 'reshape', 'setBackend', 'setNumThreads', 'sigmoid',
-  'softmax', 'tanh', 'tensor',
+  'matmulAsync', 'maxPool2d', 'maxPool2dAsync', 'noGrad', 'optim', 'outputSize', 'outputSizeDetail', 'parseSpec', 'relu', 'reshape', 'setBackend', 'setNumThreads', 'sigmoid',
+  'softmax', 'stepsToReach', 'summary', 'tanh', 'tensor',
 ];
 
 describe('public API', () => {
