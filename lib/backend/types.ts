@@ -74,6 +74,35 @@ export interface Backend {
   /** dlogits = (probs - onehot(labels)) * scale, where scale = upstream gradient / n. */
   crossEntropyBackward(probs: Float32Array, labels: Int32Array, n: number, c: number, scale: number, dlogits: Float32Array): void;
 
+  // The losses below return the SUM of their per-item losses (accumulated in double; the ops
+  // layer divides for a mean) and write each item's loss to `losses` unless it is null. Their
+  // backward passes take the upstream gradient dy as one value (length 1: 'mean', 'sum') or one
+  // per item ('none'), multiplied by scale, and overwrite their outputs.
+  /**
+   * Soft-target cross-entropy, logits and target [n, c]: losses[r] = sum_j target[r,j] *
+   * (logsumexp(logits[r,:]) - logits[r,j]), max-subtracted. Writes softmax(logits) to probs.
+   */
+  crossEntropySoft(logits: Float32Array, target: Float32Array, n: number, c: number, probs: Float32Array, losses: Float32Array | null): number;
+  /** dlogits[r,j] = (probs[r,j] * sum_k target[r,k] - target[r,j]) * dy[r or 0] * scale. */
+  crossEntropySoftBackward(probs: Float32Array, target: Float32Array, n: number, c: number, dy: Float32Array, scale: number, dlogits: Float32Array): void;
+  /** losses[r] = -logProbs[r, labels[r]]. */
+  nllLoss(logProbs: Float32Array, labels: Int32Array, n: number, c: number, losses: Float32Array | null): number;
+  /** dlogProbs = 0 except dlogProbs[r, labels[r]] = -dy[r or 0] * scale. */
+  nllLossBackward(labels: Int32Array, n: number, c: number, dy: Float32Array, scale: number, dlogProbs: Float32Array): void;
+  /** losses[i] = (input[i] - target[i])^2. */
+  mseLoss(input: Float32Array, target: Float32Array, losses: Float32Array | null): number;
+  /** dinput = 2 (input - target) * dy[i or 0] * scale, dtarget = -dinput; either may be null. */
+  mseLossBackward(input: Float32Array, target: Float32Array, dy: Float32Array, scale: number,
+    dinput: Float32Array | null, dtarget: Float32Array | null): void;
+  /**
+   * With w = 1 + (posWeight[i % posWeight.length] - 1) * t (1 without posWeight):
+   * losses[i] = (1 - t) x + w * (log1p(exp(-|x|)) + max(-x, 0)), i.e. max(x,0) - x t + log1p(exp(-|x|)) for w = 1.
+   */
+  bceWithLogits(logits: Float32Array, target: Float32Array, posWeight: Float32Array | null, losses: Float32Array | null): number;
+  /** dlogits = ((1 - t) - w sigmoid(-x)) * g, dtarget = (-x + (pw - 1) softplus(-x)) * g; either may be null. */
+  bceWithLogitsBackward(logits: Float32Array, target: Float32Array, posWeight: Float32Array | null, dy: Float32Array, scale: number,
+    dlogits: Float32Array | null, dtarget: Float32Array | null): void;
+
   // Batch normalisation: x is viewed as [n, c, hw] (NCHW with the plane flattened) and every
   // statistic is per channel, accumulated in double.
   /** Writes each channel's mean and biased variance over its n*hw values. */

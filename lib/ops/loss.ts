@@ -1,19 +1,67 @@
-// crossEntropy: softmax + negative log-likelihood fused in the kernel, mean over the batch.
+// Losses, PyTorch semantics: crossEntropy (class labels fused with the softmax in one kernel, or
+// class probabilities, with optional label smoothing), nllLoss, mseLoss and bceWithLogits. Each
+// takes { reduction: 'mean' (default) | 'sum' | 'none' }; kernels return sums accumulated in
+// double and the mean divides here, so both backends reduce the same way.
 import { currentBackend } from '../backend/registry.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, checkTensorRank } from '../check.js';
+import { allocResult, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensor, checkTensorRank } from '../check.js';
 import { describe, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
+/** How a loss reduces its per-item losses: their mean (the default), their sum, or none (one loss per item). */
+export type LossReduction = 'mean' | 'sum' | 'none';
+
+export interface LossOptions {
+  /** 'mean' (default), 'sum' or 'none'. */
+  reduction?: LossReduction;
+}
+
+export interface CrossEntropyOptions extends LossOptions {
+  /** PyTorch's label_smoothing in [0, 1]: the target becomes (1 - e) * target + e / classes. Default 0. */
+  labelSmoothing?: number;
+}
+
+export interface BceWithLogitsOptions extends LossOptions {
+  /** Weight of the positive term per class: a 1-d tensor as long as the last dimension of logits (or of length 1). */
+  posWeight?: Tensor | null;
+}
+
+const REDUCTIONS: readonly LossReduction[] = ['mean', 'sum', 'none'];
+
+function checkReduction(op: string, value: unknown): LossReduction {
+  if (value === undefined) return 'mean';
+  if (typeof value !== 'string') throw new TypeError(`${op}: reduction must be a string ('mean', 'sum' or 'none'), got ${describe(value)}`);
+  if (!(REDUCTIONS as readonly string[]).includes(value)) {
+    throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${value}'`);
+  }
+  return value as LossReduction;
+}
+
+/**
+ * The result of a loss from the sum of its `items` per-item losses: a 0-d tensor for 'mean' and
+ * 'sum', else the per-item losses (already written to `losses`) in `shape`.
+ */
+function reduced(op: string, reduction: LossReduction, sum: number, items: number, losses: Float32Array | null, shape: readonly number[]): Tensor {
+  if (reduction === 'none') return new Tensor(losses!, Object.freeze(shape.slice()));
+  const out = allocResult(op, []);
+  out.data[0] = reduction === 'mean' ? sum / items : sum;
+  return out;
+}
+
+/** The per-item scale of the upstream gradient: 1/items for a mean, else 1. */
+function gradScale(reduction: LossReduction, items: number): number {
+  return reduction === 'mean' ? 1 / items : 1;
+}
+
 /** Class indices as int32, each checked to be an integer in [0, classes). */
-function parseLabels(op: string, labels: unknown, n: number, classes: number, logitsShape: readonly number[]): Int32Array {
+function parseLabels(op: string, labels: unknown, n: number, classes: number, inputShape: readonly number[], inputName = 'logits'): Int32Array {
   const values = labels instanceof Tensor ? labels.data : labels;
   if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<unknown>).length !== 'number') {
     throw new TypeError(`${op}: labels must be an array-like of class indices, got ${describe(labels)}`);
   }
   const list = values as ArrayLike<unknown>;
   if (list.length !== n) {
-    throw new RangeError(`${op}: labels has ${list.length} entries but logits has ${n} rows (logits ${formatShape(logitsShape)})`);
+    throw new RangeError(`${op}: labels has ${list.length} entries but ${inputName} has ${n} rows (${inputName} ${formatShape(inputShape)})`);
   }
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -21,27 +69,168 @@ function parseLabels(op: string, labels: unknown, n: number, classes: number, lo
     if (typeof v !== 'number') throw new TypeError(`${op}: labels[${i}] must be a number, got ${describe(v)}`);
     if (!Number.isInteger(v)) throw new RangeError(`${op}: labels[${i}] must be an integer class index, got ${v}`);
     if (v < 0 || v >= classes) {
-      throw new RangeError(`${op}: labels[${i}] is ${v}, out of range for ${classes} classes (logits ${formatShape(logitsShape)})`);
+      throw new RangeError(`${op}: labels[${i}] is ${v}, out of range for ${classes} classes (${inputName} ${formatShape(inputShape)})`);
     }
     out[i] = v;
   }
   return out;
 }
 
-/** Mean cross-entropy of logits [N, C] against integer labels; a 0-d tensor. */
-export function crossEntropy(logits: Tensor, labels: ArrayLike<number> | Tensor): Tensor {
+/** A 2-d [batch, classes] input with at least one row and one class. */
+function checkRows(op: string, name: string, x: unknown): Tensor {
+  const t = checkTensorRank(op, name, x, 2, '[batch, classes]');
+  if (t.shape[0] === 0 || t.shape[1] === 0) {
+    throw new RangeError(`${op}: ${name} must have at least one row and one class, got shape ${formatShape(t.shape)}`);
+  }
+  return t;
+}
+
+function checkSameShape(op: string, name: string, t: Tensor, inputName: string, input: Tensor): void {
+  const same = t.ndim === input.ndim && t.shape.every((d, i) => d === input.shape[i]);
+  if (!same) {
+    throw new RangeError(`${op}: ${name} ${formatShape(t.shape)} must have the same shape as ${inputName} ${formatShape(input.shape)}`);
+  }
+}
+
+/**
+ * Cross-entropy of logits [N, C] (PyTorch's cross_entropy). The target is either class labels
+ * (an array-like or 1-d Tensor of N integers in [0, C)) or class probabilities (a Tensor [N, C],
+ * soft labels: loss = -sum_c p_c logSoftmax(x)_c). Stable for logits of any magnitude. A 0-d
+ * tensor for 'mean' / 'sum', [N] for 'none'. Differentiable w.r.t. logits; probability targets
+ * receive no gradient.
+ */
+export function crossEntropy(logits: Tensor, labels: ArrayLike<number> | Tensor, opts?: CrossEntropyOptions): Tensor {
   const op = 'crossEntropy';
-  const x = checkTensorRank(op, 'logits', logits, 2, '[batch, classes]');
+  const x = checkRows(op, 'logits', logits);
+  const o = checkOptions<CrossEntropyOptions>(op, opts, ['reduction', 'labelSmoothing']);
+  const reduction = checkReduction(op, o.reduction);
+  const smoothing = o.labelSmoothing === undefined ? 0 : checkFiniteNumber(op, 'labelSmoothing', o.labelSmoothing);
+  if (smoothing < 0 || smoothing > 1) throw new RangeError(`${op}: labelSmoothing must be in [0, 1], got ${smoothing}`);
   const [n, c] = x.shape;
-  if (n === 0 || c === 0) throw new RangeError(`${op}: logits must have at least one row and one class, got shape ${formatShape(x.shape)}`);
-  const target = parseLabels(op, labels, n, c, x.shape);
   const backend = currentBackend();
   const probs = allocResult(op, x.shape).data;
-  const out = allocResult(op, []);
-  out.data[0] = backend.crossEntropy(x.data, target, n, c, probs);
+
+  if (!(labels instanceof Tensor && labels.ndim === 2)) {
+    const target = parseLabels(op, labels, n, c, x.shape);
+    if (reduction !== 'none' && smoothing === 0) {
+      // Class labels, reduced: the fused softmax + NLL kernel.
+      const out = allocResult(op, []);
+      const mean = backend.crossEntropy(x.data, target, n, c, probs);
+      out.data[0] = reduction === 'mean' ? mean : mean * n;
+      return record(out, needsGrad(x), op, [x], (dy) => {
+        const dx = new Float32Array(x.size);
+        backend.crossEntropyBackward(probs, target, n, c, reduction === 'mean' ? dy[0] / n : dy[0], dx);
+        return [dx];
+      });
+    }
+    // Per-row losses or smoothing: the labels as a dense (smoothed) target, through the soft kernel.
+    const dense = allocResult(op, x.shape).data;
+    dense.fill(smoothing / c);
+    for (let r = 0; r < n; r++) dense[r * c + target[r]] += 1 - smoothing;
+    return softCrossEntropy(op, x, dense, reduction, probs);
+  }
+
+  const t = labels;
+  if (t.shape[0] !== n || t.shape[1] !== c) {
+    throw new RangeError(`${op}: target probabilities ${formatShape(t.shape)} must have the shape of logits ${formatShape(x.shape)}`);
+  }
+  let dense = t.data;
+  if (smoothing > 0) {
+    dense = new Float32Array(t.size);
+    for (let i = 0; i < dense.length; i++) dense[i] = t.data[i] * (1 - smoothing) + smoothing / c;
+  }
+  return softCrossEntropy(op, x, dense, reduction, probs);
+}
+
+function softCrossEntropy(op: string, x: Tensor, target: Float32Array, reduction: LossReduction, probs: Float32Array): Tensor {
+  const [n, c] = x.shape;
+  const backend = currentBackend();
+  const losses = reduction === 'none' ? allocResult(op, [n]).data : null;
+  const sum = backend.crossEntropySoft(x.data, target, n, c, probs, losses);
+  const out = reduced(op, reduction, sum, n, losses, [n]);
   return record(out, needsGrad(x), op, [x], (dy) => {
     const dx = new Float32Array(x.size);
-    backend.crossEntropyBackward(probs, target, n, c, dy[0] / n, dx);
+    backend.crossEntropySoftBackward(probs, target, n, c, dy, gradScale(reduction, n), dx);
     return [dx];
+  });
+}
+
+/**
+ * Negative log-likelihood of log-probabilities [N, C] (e.g. logSoftmax output) at integer labels
+ * in [0, C): -logProbs[n, label_n] (PyTorch's nll_loss). A 0-d tensor, or [N] for 'none'.
+ */
+export function nllLoss(logProbs: Tensor, labels: ArrayLike<number> | Tensor, opts?: LossOptions): Tensor {
+  const op = 'nllLoss';
+  const x = checkRows(op, 'logProbs', logProbs);
+  const reduction = checkReduction(op, checkOptions<LossOptions>(op, opts, ['reduction']).reduction);
+  const [n, c] = x.shape;
+  const target = parseLabels(op, labels, n, c, x.shape, 'logProbs');
+  const backend = currentBackend();
+  const losses = reduction === 'none' ? allocResult(op, [n]).data : null;
+  const sum = backend.nllLoss(x.data, target, n, c, losses);
+  const out = reduced(op, reduction, sum, n, losses, [n]);
+  return record(out, needsGrad(x), op, [x], (dy) => {
+    const dx = new Float32Array(x.size);
+    backend.nllLossBackward(target, n, c, dy, gradScale(reduction, n), dx);
+    return [dx];
+  });
+}
+
+/**
+ * Squared error (input - target)^2 of two tensors of the same shape (no broadcasting), reduced
+ * (PyTorch's mse_loss). Differentiable w.r.t. both. A 0-d tensor, or the input's shape for 'none'.
+ */
+export function mseLoss(input: Tensor, target: Tensor, opts?: LossOptions): Tensor {
+  const op = 'mseLoss';
+  const x = checkTensor(op, 'input', input);
+  const t = checkTensor(op, 'target', target);
+  checkSameShape(op, 'target', t, 'input', x);
+  const reduction = checkReduction(op, checkOptions<LossOptions>(op, opts, ['reduction']).reduction);
+  const backend = currentBackend();
+  const losses = reduction === 'none' ? allocResult(op, x.shape).data : null;
+  const sum = backend.mseLoss(x.data, t.data, losses);
+  const out = reduced(op, reduction, sum, x.size, losses, x.shape);
+  return record(out, needsGrad(x, t), op, [x, t], (dy) => {
+    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
+    const dt = t.requiresGrad ? new Float32Array(t.size) : null;
+    backend.mseLossBackward(x.data, t.data, dy, gradScale(reduction, x.size), dx, dt);
+    return [dx, dt];
+  });
+}
+
+/**
+ * Binary cross-entropy on logits against targets in [0, 1] of the same shape, in the stable form
+ * max(x,0) - x t + log(1 + exp(-|x|)) (PyTorch's binary_cross_entropy_with_logits). posWeight
+ * weights the positive term per class (last dimension). Differentiable w.r.t. logits and target.
+ * A 0-d tensor, or the logits' shape for 'none'.
+ */
+export function bceWithLogits(logits: Tensor, target: Tensor, opts?: BceWithLogitsOptions): Tensor {
+  const op = 'bceWithLogits';
+  const x = checkTensor(op, 'logits', logits);
+  const t = checkTensor(op, 'target', target);
+  checkSameShape(op, 'target', t, 'logits', x);
+  const o = checkOptions<BceWithLogitsOptions>(op, opts, ['reduction', 'posWeight']);
+  const reduction = checkReduction(op, o.reduction);
+  const pw = checkOptionalTensor(op, 'posWeight', o.posWeight);
+  if (pw) {
+    const last = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
+    if (pw.ndim !== 1 || (pw.size !== last && pw.size !== 1)) {
+      throw new RangeError(`${op}: posWeight ${formatShape(pw.shape)} must be 1-d with ${last} (the last dimension of logits ${formatShape(x.shape)}) or 1 elements`);
+    }
+  }
+  for (let i = 0; i < t.size; i++) {
+    const v = t.data[i];
+    if (v < 0 || v > 1) throw new RangeError(`${op}: target[${i}] is ${v}, outside [0, 1] (target ${formatShape(t.shape)})`);
+  }
+  const backend = currentBackend();
+  const posWeight = pw ? pw.data : null;
+  const losses = reduction === 'none' ? allocResult(op, x.shape).data : null;
+  const sum = backend.bceWithLogits(x.data, t.data, posWeight, losses);
+  const out = reduced(op, reduction, sum, x.size, losses, x.shape);
+  return record(out, needsGrad(x, t), op, [x, t], (dy) => {
+    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
+    const dt = t.requiresGrad ? new Float32Array(t.size) : null;
+    backend.bceWithLogitsBackward(x.data, t.data, posWeight, dy, gradScale(reduction, x.size), dx, dt);
+    return [dx, dt];
   });
 }

@@ -8,7 +8,10 @@ import {
   relu, reluBackward, leakyRelu, leakyReluBackward, sigmoid, sigmoidBackward, tanh, tanhBackward,
   softmax, softmaxBackward, logSoftmax, logSoftmaxBackward,
 } from './activation.js';
-import { crossEntropy, crossEntropyBackward } from './loss.js';
+import {
+  crossEntropy, crossEntropyBackward, crossEntropySoft, crossEntropySoftBackward, nllLoss, nllLossBackward,
+  mseLoss, mseLossBackward, bceWithLogits, bceWithLogitsBackward,
+} from './loss.js';
 import { batchNorm2dStats, batchNorm2dForward, batchNorm2dBackward } from './batchnorm.js';
 import { dropout } from './dropout.js';
 
@@ -39,6 +42,14 @@ export const jsBackend: Backend = {
 
   crossEntropy,
   crossEntropyBackward,
+  crossEntropySoft,
+  crossEntropySoftBackward,
+  nllLoss,
+  nllLossBackward,
+  mseLoss,
+  mseLossBackward,
+  bceWithLogits,
+  bceWithLogitsBackward,
 
   batchNorm2dStats,
   batchNorm2dForward,
