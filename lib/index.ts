@@ -20,4 +20,6 @@ export * as init from './init/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export { summary, outputSize, outputSizeDetail, stepsToReach, parseSpec, type LayerRow, type Summary, type OutputSizeOptions, type OutputSizeDetail, type StepsOptions, type StepsResult, type ParsedSpec } from './summary/index.js';
+export { fit, evaluate, predict } from './train/index.js';
+export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, CallbackResult, TrainControl, EarlyStoppingOptions, CheckpointOptions, ProgressOptions, ProgressWriter, EvaluateOptions, EvaluateResult, PredictOptions, DataSource, LossName, LossFunction, MetricName, MonitorName } from './train/index.js';
 export { save, saveSync, load, loadStateDictFile, readSafetensors, writeSafetensors, type SaveOptions, type SafetensorsContents } from './io/index.js';
