@@ -144,7 +144,7 @@ describe('summary', () => {
   it('renders an aligned table with a totals line', () => {
     const text = summary(lenet(), [1, 32, 32]).toString();
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^Layer\s+Type\s+Output shape\s+Params\s+MACs\s+RF\s+Jump$/);
+    expect(lines[0]).toMatch(/^Layer\s+Type\s+Output shape\s+Weights\s+Biases\s+Params\s+MACs\s+RF\s+Jump$/);
     expect(text).toContain('Conv2d 6->16, 5x5');
     expect(text).toContain('16x5x5');
     expect(lines.at(-1)).toContain('Total params: 61,706');
@@ -153,6 +153,8 @@ describe('summary', () => {
     const paramsEnd = lines[0].indexOf('Params') + 'Params'.length;
     const row7 = lines.find((l) => l.startsWith('7 '))!;
     expect(row7.slice(paramsEnd - '48,120'.length, paramsEnd)).toBe('48,120');
+    const weightsEnd = lines[0].indexOf('Weights') + 'Weights'.length;
+    expect(row7.slice(weightsEnd - '48,000'.length, weightsEnd)).toBe('48,000');
     expect(String(summary(lenet(), [1, 32, 32]))).toBe(text);
   });
 

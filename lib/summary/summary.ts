@@ -291,10 +291,11 @@ const count = (n: number): string => n.toLocaleString('en-US');
 const shapeText = (s: readonly number[]): string => s.join('x');
 
 function render(s: Omit<Summary, 'toString'>): string {
-  const header = ['Layer', 'Type', 'Output shape', 'Params', 'MACs', 'RF', 'Jump'];
-  const right = [false, false, false, true, true, true, true];
-  const body = s.rows.map((r) => [r.name, r.description, shapeText(r.outputShape), count(r.params), count(r.macs), String(r.receptiveField), String(r.jump)]);
-  const all = [['input', '', shapeText(s.inputShape), '', '', '1', '1'], ...body];
+  const header = ['Layer', 'Type', 'Output shape', 'Weights', 'Biases', 'Params', 'MACs', 'RF', 'Jump'];
+  const right = [false, false, false, true, true, true, true, true, true];
+  const body = s.rows.map((r) => [r.name, r.description, shapeText(r.outputShape), count(r.weights), count(r.biases), count(r.params),
+    count(r.macs), String(r.receptiveField), String(r.jump)]);
+  const all = [['input', '', shapeText(s.inputShape), '', '', '', '', '1', '1'], ...body];
   const widths = header.map((h, i) => Math.max(h.length, ...all.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const rule = '-'.repeat(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1));
