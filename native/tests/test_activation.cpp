@@ -173,16 +173,7 @@ void bench() {
   const int64_t n = int64_t(64) * 64 * 56 * 56;
   std::mt19937 rng(1);
   Vec x = test::random_vector(size_t(n), rng, -5, 5), y(static_cast<size_t>(n)), d(static_cast<size_t>(n));
-  auto time = [](auto&& fn) {
-    fn();
-    double best = 1e30;
-    for (int r = 0; r < 5; ++r) {
-      auto t0 = std::chrono::steady_clock::now();
-      fn();
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-  };
+  auto time = [](auto&& fn) { return test::best_seconds(fn, 5); };
   for (int threads : {1, 2}) {
     convkit::set_num_threads(threads);
     double tr = time([&] { convkit::relu_forward(x.data(), y.data(), n); });

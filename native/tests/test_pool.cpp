@@ -191,16 +191,7 @@ void bench() {
   auto x = test::random_vector(xs, rng);
   std::vector<float> y(ys), dx(xs);
   std::vector<int32_t> am(ys);
-  auto time = [](auto&& fn) {
-    fn();
-    double best = 1e30;
-    for (int r = 0; r < 7; ++r) {
-      auto t0 = std::chrono::steady_clock::now();
-      fn();
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-  };
+  auto time = [](auto&& fn) { return test::best_seconds(fn, 7); };
   for (int threads : {1, 2}) {
     convkit::set_num_threads(threads);
     double t1 = time([&] { convkit::max_pool2d_forward(s, x.data(), y.data(), nullptr); });

@@ -1,6 +1,8 @@
 // Minimal test support for the C++ kernel tests: a seeded generator, tolerant comparison,
 // and a loop that runs a test once per ISA this CPU supports (forcing each path in turn).
 #pragma once
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -58,6 +60,19 @@ void for_each_isa(F&& fn) {
     fn(isa);
   }
   convkit::set_active_isa(convkit::best_supported_isa());
+}
+
+// Best of `reps` timed runs after one warm-up, in seconds (for the opt-in CONVKIT_BENCH figures).
+template <class F>
+double best_seconds(F&& fn, int reps = 5) {
+  fn();
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    fn();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
 }
 
 inline int finish(const char* name) {

@@ -1,6 +1,18 @@
 // Softmax cross-entropy over class logits [n, c] with integer labels (validated by the caller).
 import type { Floats } from './floats.js';
 
+/** log(sum(exp(row))) with the row max subtracted first, so logits of 1e4 stay finite; NaN propagates. */
+function rowLogSumExp(logits: Floats, row: number, c: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < c; j++) {
+    const v = logits[row + j];
+    if (v > max || Number.isNaN(v)) max = v;
+  }
+  let sumExp = 0;
+  for (let j = 0; j < c; j++) sumExp += Math.exp(logits[row + j] - max);
+  return max + Math.log(sumExp);
+}
+
 /**
  * Mean over the batch of -log softmax(logits)[label], computed as logsumexp(row) - row[label]
  * with the row max subtracted, so logits of 1e4 neither overflow nor lose the answer.
@@ -10,14 +22,7 @@ export function crossEntropy(logits: Floats, labels: Int32Array, n: number, c: n
   let total = 0;
   for (let r = 0; r < n; r++) {
     const row = r * c;
-    let max = -Infinity;
-    for (let j = 0; j < c; j++) {
-      const v = logits[row + j];
-      if (v > max || Number.isNaN(v)) max = v;
-    }
-    let sumExp = 0;
-    for (let j = 0; j < c; j++) sumExp += Math.exp(logits[row + j] - max);
-    const logSumExp = max + Math.log(sumExp);
+    const logSumExp = rowLogSumExp(logits, row, c);
     for (let j = 0; j < c; j++) probs[row + j] = Math.exp(logits[row + j] - logSumExp);
     total += logSumExp - logits[row + labels[r]];
   }
@@ -59,14 +64,7 @@ export function crossEntropySoft(logits: Floats, target: Floats, n: number, c: n
   let total = 0;
   for (let r = 0; r < n; r++) {
     const row = r * c;
-    let max = -Infinity;
-    for (let j = 0; j < c; j++) {
-      const v = logits[row + j];
-      if (v > max || Number.isNaN(v)) max = v;
-    }
-    let sumExp = 0;
-    for (let j = 0; j < c; j++) sumExp += Math.exp(logits[row + j] - max);
-    const logSumExp = max + Math.log(sumExp);
+    const logSumExp = rowLogSumExp(logits, row, c);
     let loss = 0;
     for (let j = 0; j < c; j++) {
       probs[row + j] = Math.exp(logits[row + j] - logSumExp);
