@@ -2,7 +2,7 @@
 // GEMM through the TypeScript API. Kernels are called through the Backend contract so the
 // js and cpu columns see identical inputs.
 import { backendByName, availableBackends } from '../lib/backend/registry.js';
-import type { Backend, BackendName, ConvGeometry } from '../lib/backend/types.js';
+import type { Backend, ConvGeometry } from '../lib/backend/types.js';
 import { convGeometry, poolGeometry } from '../lib/geometry.js';
 import { measure } from './measure.js';
 import type { Row } from './table.js';
@@ -39,7 +39,8 @@ const convCases: ConvCase[] = [
 ];
 
 function backendsFor(runJs: boolean): Backend[] {
-  const names: BackendName[] = availableBackends().filter((n) => runJs || n !== 'js');
+  // Host backends only: these rows time kernels on host arrays (bench/native/bench_cuda.cpp times the GPU).
+  const names = availableBackends().filter((n): n is 'js' | 'cpu' => n !== 'cuda' && (runJs || n !== 'js'));
   return names.map(backendByName);
 }
 

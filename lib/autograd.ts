@@ -4,6 +4,8 @@
 // than once, stores them on leaves (tensors the user created with requiresGrad) and then
 // releases the closures, as PyTorch does, so the activations they hold can be collected.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Storage } from './backend/types.js';
+import { backendForDevice } from './backend/registry.js';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -11,7 +13,7 @@ import type { Tensor } from './tensor.js';
  * A returned buffer must be fresh, except that gradOut itself may be passed on to one parent
  * (reshape does): the walk accumulates into these buffers in place.
  */
-export type BackwardFn = (gradOut: Float32Array) => ReadonlyArray<Float32Array | null>;
+export type BackwardFn = (gradOut: Storage) => ReadonlyArray<Storage | null>;
 
 export interface GradNode {
   readonly op: string;
@@ -72,14 +74,10 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return postOrder.reverse();
 }
 
-function addInto(acc: Float32Array, g: Float32Array): void {
-  for (let i = 0; i < acc.length; i++) acc[i] += g[i];
-}
-
 /** Propagates seed (owned by the walk) from root to every leaf that requires grad. */
-export function runBackward(root: Tensor, seed: Float32Array): void {
+export function runBackward(root: Tensor, seed: Storage): void {
   const order = topologicalOrder(root);
-  const grads = new Map<Tensor, Float32Array>([[root, seed]]);
+  const grads = new Map<Tensor, Storage>([[root, seed]]);
   try {
     for (const t of order) {
       const g = grads.get(t);
@@ -99,8 +97,8 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
         if (!p || !p.requiresGrad || !pg) return;
         const acc = grads.get(p);
         if (!acc) grads.set(p, pg);
-        else if (acc === pg) for (let j = 0; j < acc.length; j++) acc[j] *= 2;
-        else addInto(acc, pg);
+        else if (acc === pg) backendForDevice(p.device).scale(acc, 2);
+        else backendForDevice(p.device).axpy(1, pg, acc);
       });
     }
   } finally {

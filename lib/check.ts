@@ -2,6 +2,8 @@
 // Messages start with the op name and name the argument, so every op reports errors the
 // same way (TypeError for a wrong type, RangeError for a wrong value).
 import { Tensor } from './tensor.js';
+import { backendForDevice } from './backend/registry.js';
+import type { AnyBackend, DeviceName } from './backend/types.js';
 import { checkedNumel, describe, formatShape } from './shape.js';
 
 export function checkTensor(op: string, name: string, x: unknown): Tensor {
@@ -61,7 +63,27 @@ export function checkBoolean(op: string, name: string, value: unknown, fallback:
   return value;
 }
 
-/** A zero-filled tensor for an op's result, checking its size before allocating. */
-export function allocResult(op: string, shape: readonly number[]): Tensor {
-  return new Tensor(new Float32Array(checkedNumel(op, 'output shape', shape)), Object.freeze(shape.slice()));
+/**
+ * The backend for an op's tensors (null ones are skipped): all must be live and on one device,
+ * else a TypeError names them. Ops never move data between devices on their own.
+ */
+export function backendFor(op: string, tensors: Record<string, Tensor | null | undefined>): AnyBackend {
+  let device: DeviceName | null = null;
+  let first = '';
+  for (const [name, t] of Object.entries(tensors)) {
+    if (!t) continue;
+    if (t.isDisposed) throw new TypeError(`${op}: ${name} ${formatShape(t.shape)} was disposed`);
+    if (device === null) {
+      device = t.device;
+      first = name;
+    } else if (t.device !== device) {
+      throw new TypeError(`${op}: ${name} is on ${t.device} but ${first} is on ${device}; move them to one device with .to('${device}')`);
+    }
+  }
+  return backendForDevice(device ?? 'cpu');
+}
+
+/** A zero-filled tensor for an op's result on the backend's device, checking its size before allocating. */
+export function allocResult(op: string, shape: readonly number[], backend: AnyBackend): Tensor {
+  return new Tensor(backend.alloc(checkedNumel(op, 'output shape', shape)), Object.freeze(shape.slice()));
 }

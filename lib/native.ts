@@ -4,18 +4,18 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend } from './backend/types.js';
+import type { HostKernels } from './backend/host.js';
+import type { CudaAddon, CudaProbe } from './backend/cuda.js';
 
-type Kernels = Omit<Backend, 'name'>;
-
-/** The addon's exports: the Backend kernels with the same signatures, plus its controls. */
-export interface NativeAddon extends Kernels {
+/** The addon's exports: the host kernels, its controls, and the cuda object (probe() alone in a build without nvcc). */
+export interface NativeAddon extends HostKernels {
   isa(): string;
   isaNote(): string;
   supportedIsas(): string[];
   setIsa(name: string): void;
   numThreads(): number;
   setNumThreads(n: number): void;
+  cuda: Partial<CudaAddon> & { probe(): CudaProbe };
 }
 
 export interface NativeLoadResult {

@@ -1,60 +1,137 @@
-// Tensor: a shape plus float32 storage, and the autograd fields. Storage is a plain
-// Float32Array for now; `data` is the one place that touches it, so device storage can come
-// in behind it later.
-import { runBackward, type GradNode } from './autograd.js';
+// Tensor: a shape plus float32 storage on a device, and the autograd fields. Storage is a
+// Float32Array on the host or a DeviceArray on the GPU; ops reach it through the backend of
+// the tensor's device and never copy it across devices behind the user's back.
+import { needsGrad, record, runBackward, type GradNode } from './autograd.js';
+import { backendForDevice, getDefaultDevice } from './backend/registry.js';
+import type { DeviceName, Storage } from './backend/types.js';
 import { checkedNumel, describe, formatShape, numel, parseShape } from './shape.js';
 
 export interface TensorOptions {
   requiresGrad?: boolean;
+  /** Where to store the data: 'cpu' or 'cuda'; default: the default device (see setBackend). */
+  device?: DeviceName;
+}
+
+const DEVICES: readonly DeviceName[] = ['cpu', 'cuda'];
+
+export function checkDevice(op: string, device: unknown): DeviceName {
+  if (typeof device !== 'string' || !(DEVICES as readonly string[]).includes(device)) {
+    throw new TypeError(`${op}: device must be 'cpu' or 'cuda', got ${describe(device)}`);
+  }
+  return device as DeviceName;
+}
+
+/** Another handle to the same memory: the array itself on the host, a view on a device (so disposing one handle keeps the other). */
+export function shareStorage(storage: Storage): Storage {
+  return storage instanceof Float32Array ? storage : storage.view(0, storage.length);
 }
 
 export class Tensor {
   readonly shape: readonly number[];
-  readonly data: Float32Array;
+  /** @internal The values: a Float32Array on the host, a DeviceArray on cuda. */
+  storage: Storage;
   /** True for parameters (set by the user) and for op results that depend on them. */
   requiresGrad: boolean;
   /** The summed gradient, on leaves only (tensors not produced by a recorded op). */
   grad: Tensor | null = null;
   /** @internal The tape entry of the op that produced this tensor, when it was recorded. */
   gradFn: GradNode | null = null;
+  private released = false;
 
   /**
-   * Wraps data without copying it; shape must be valid and match data.length. Prefer the
+   * Wraps storage without copying it; shape must be valid and match its length. Prefer the
    * tensor() factory, which validates and copies.
    */
-  constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
-    if (data.length !== numel(shape)) {
-      throw new RangeError(`Tensor: data has ${data.length} elements but shape ${formatShape(shape)} needs ${numel(shape)}`);
+  constructor(storage: Storage, shape: readonly number[], requiresGrad = false) {
+    if (storage.length !== numel(shape)) {
+      throw new RangeError(`Tensor: data has ${storage.length} elements but shape ${formatShape(shape)} needs ${numel(shape)}`);
     }
-    this.data = data;
+    this.storage = storage;
     this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
     this.requiresGrad = requiresGrad;
   }
 
+  /** 'cpu' or 'cuda'. */
+  get device(): DeviceName {
+    return this.storage instanceof Float32Array ? 'cpu' : 'cuda';
+  }
+
+  /** The host values themselves (not a copy); only for tensors on the cpu. */
+  get data(): Float32Array {
+    this.checkLive('data');
+    if (!(this.storage instanceof Float32Array)) {
+      throw new TypeError(`data: this tensor ${formatShape(this.shape)} is on ${this.device}; read it with toArray() or toArrayAsync(), or move it with to('cpu')`);
+    }
+    return this.storage;
+  }
+
   get size(): number {
-    return this.data.length;
+    return this.storage.length;
   }
 
   get ndim(): number {
     return this.shape.length;
   }
 
-  /** The value of a 1-element tensor. */
-  item(): number {
-    if (this.data.length !== 1) {
-      throw new RangeError(`item: only a 1-element tensor has an item, but this tensor has shape ${formatShape(this.shape)}`);
-    }
-    return this.data[0];
+  /** True after dispose(). */
+  get isDisposed(): boolean {
+    return this.released;
   }
 
-  /** A copy of the data, row-major. */
+  /** The value of a 1-element tensor (waits for the device). */
+  item(): number {
+    if (this.size !== 1) {
+      throw new RangeError(`item: only a 1-element tensor has an item, but this tensor has shape ${formatShape(this.shape)}`);
+    }
+    return this.toArray()[0];
+  }
+
+  /** A host copy of the data, row-major (waits for the device). */
   toArray(): Float32Array {
-    return this.data.slice();
+    this.checkLive('toArray');
+    if (this.storage instanceof Float32Array) return this.storage.slice();
+    return backendForDevice(this.device).toHost(this.storage);
+  }
+
+  /** A host copy of the data; on cuda the wait for the GPU happens off the event loop. */
+  async toArrayAsync(): Promise<Float32Array> {
+    this.checkLive('toArrayAsync');
+    if (this.storage instanceof Float32Array) return this.storage.slice();
+    return backendForDevice(this.device).toHostAsync(this.storage);
+  }
+
+  /**
+   * This tensor on `device`: itself when it is already there, else a copy, recorded on the tape
+   * so gradients flow back to the source device.
+   */
+  to(device: DeviceName): Tensor {
+    const target = checkDevice('to', device);
+    this.checkLive('to');
+    if (target === this.device) return this;
+    const from = backendForDevice(this.device);
+    const into = backendForDevice(target);
+    const out = new Tensor(into.fromHost(from.toHost(this.storage).slice()), this.shape);
+    return record(out, needsGrad(this), 'to', [this], (g) => [from.fromHost(into.toHost(g).slice())]);
   }
 
   /** The same data, cut from the tape. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    this.checkLive('detach');
+    return new Tensor(shareStorage(this.storage), this.shape);
+  }
+
+  /**
+   * Releases the storage now instead of at garbage collection (device memory returns to the
+   * cache). Safe to call twice; the tensor cannot be used afterwards. Other tensors that share
+   * the data (reshape, detach) keep it.
+   */
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    if (!(this.storage instanceof Float32Array)) this.storage.dispose();
+    this.grad?.dispose();
+    this.grad = null;
+    this.gradFn = null;
   }
 
   /**
@@ -65,34 +142,51 @@ export class Tensor {
     if (!this.requiresGrad) {
       throw new Error(`backward: this tensor ${formatShape(this.shape)} does not require grad (no input of the ops that made it had requiresGrad, or it was made under noGrad)`);
     }
-    let seed: Float32Array;
+    this.checkLive('backward');
+    const be = backendForDevice(this.device);
+    const seed = be.alloc(this.size); // the walk accumulates in place, so it owns a fresh buffer
     if (grad === undefined) {
       if (this.size !== 1) {
         throw new RangeError(`backward: a gradient can be implied only for a 1-element (scalar) tensor, but this one has shape ${formatShape(this.shape)}; pass backward(grad) with a gradient of that shape`);
       }
-      seed = new Float32Array([1]);
+      be.fill(seed, 1);
     } else {
       if (!(grad instanceof Tensor)) throw new TypeError(`backward: grad must be a Tensor, got ${describe(grad)}`);
       if (grad.shape.length !== this.shape.length || grad.shape.some((d, i) => d !== this.shape[i])) {
         throw new RangeError(`backward: grad has shape ${formatShape(grad.shape)} but the tensor has shape ${formatShape(this.shape)}`);
       }
-      seed = grad.data.slice(); // the walk accumulates in place
+      if (grad.device !== this.device) throw new TypeError(`backward: grad is on ${grad.device} but the tensor is on ${this.device}`);
+      be.copy(grad.storage, seed);
     }
     runBackward(this, seed);
   }
 
   /** @internal Adds g (which the tensor may keep) to this leaf's gradient. */
-  accumulateGrad(g: Float32Array): void {
+  accumulateGrad(g: Storage): void {
     if (this.grad === null) {
       this.grad = new Tensor(g, this.shape);
       return;
     }
-    const acc = this.grad.data;
-    for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+    backendForDevice(this.device).axpy(1, g, this.grad.storage);
+  }
+
+  /** @internal Moves the values to `device` in place (Module.to): every holder of this tensor sees the move. */
+  moveTo(device: DeviceName): void {
+    this.checkLive('to');
+    if (device === this.device) return;
+    const host = backendForDevice(this.device).toHost(this.storage).slice();
+    if (!(this.storage instanceof Float32Array)) this.storage.dispose();
+    this.storage = backendForDevice(device).fromHost(host);
+    if (this.grad) this.grad.moveTo(device);
+  }
+
+  /** @internal Throws a TypeError naming op when the tensor was disposed. */
+  checkLive(op: string): void {
+    if (this.released) throw new TypeError(`${op}: the tensor ${formatShape(this.shape)} was disposed`);
   }
 
   toString(): string {
-    return `Tensor(shape=${formatShape(this.shape)}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    return `Tensor(shape=${formatShape(this.shape)}${this.device === 'cpu' ? '' : `, device=${this.device}`}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 }
 
@@ -111,6 +205,7 @@ export function tensor(data: ArrayLike<number>, shape: readonly number[], opts: 
   const n = checkedNumel('tensor', 'shape', dims);
   if (opts === null || typeof opts !== 'object') throw new TypeError(`tensor: opts must be an object, got ${describe(opts)}`);
   const requiresGrad = opts.requiresGrad ?? false;
+  const device = opts.device === undefined ? getDefaultDevice() : checkDevice('tensor', opts.device);
   if (typeof requiresGrad !== 'boolean') {
     throw new TypeError(`tensor: opts.requiresGrad must be a boolean, got ${describe(requiresGrad)}`);
   }
@@ -124,5 +219,6 @@ export function tensor(data: ArrayLike<number>, shape: readonly number[], opts: 
   if (data.length !== n) {
     throw new RangeError(`tensor: data has ${data.length} elements but shape ${formatShape(dims)} needs ${n}`);
   }
-  return new Tensor(Float32Array.from(data), dims, requiresGrad);
+  const values = Float32Array.from(data);
+  return new Tensor(device === 'cpu' ? values : backendForDevice(device).fromHost(values), dims, requiresGrad);
 }

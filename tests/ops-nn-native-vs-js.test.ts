@@ -77,8 +77,8 @@ describe.skipIf(!hasCpu)('batchNorm2d and dropout: cpu matches js', () => {
 describe.skipIf(!hasCpu)('the binding checks its buffers', () => {
   const f = (n: number) => new Float32Array(n);
   it('rejects wrong lengths and types with errors that name the argument', async () => {
-    const { backendByName } = await import('../lib/backend/registry.js');
-    const cpu = backendByName('cpu');
+    const { hostKernels } = await import('../lib/backend/registry.js');
+    const cpu = hostKernels('cpu');
     expect(() => cpu.batchNorm2dStats(f(11), 2, 2, 3, f(2), f(2))).toThrow(new RangeError('batchNorm2dStats: x has 11 elements, expected 12'));
     expect(() => cpu.batchNorm2dForward(f(12), 2, 2, 3, f(2), f(2), f(3), null, f(12))).toThrow(new RangeError('batchNorm2dForward: weight has 3 elements, expected 2'));
     expect(() => cpu.batchNorm2dBackward(f(12), f(12), 2, 2, 3, f(2), f(2), null, true, f(12), null, f(1))).toThrow(/^batchNorm2dBackward: dbias has 1 elements, expected 2/);

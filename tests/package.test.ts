@@ -19,7 +19,7 @@ function runModule(script: string, env: NodeJS.ProcessEnv = {}): any {
 }
 
 const expectedExports = [
-  'Generator', 'Tensor', 'availableBackends', 'avgPool2d', 'backendInfo', 'batchNorm2d', 'bceWithLogits', 'dropout', 'nn', 'conv2d', 'conv2dAsync', 'crossEntropy', 'evaluate', 'fit', 'flatten', 'gemm',
+  'Generator', 'Tensor', 'availableBackends', 'avgPool2d', 'backendInfo', 'batchNorm2d', 'bceWithLogits', 'dropout', 'nn', 'conv2d', 'conv2dAsync', 'crossEntropy', 'cuda', 'evaluate', 'fit', 'flatten', 'gemm',
   'gemmAsync', 'getBackend', 'globalAvgPool2d', 'globalMaxPool2d', 'leakyRelu', 'init', 'data', 'linear', 'load', 'loadStateDictFile', 'readSafetensors', 'save', 'saveSync', 'writeSafetensors', 'logSoftmax', 'manualSeed', 'matmul', 'mseLoss', 'nllLoss',
   'matmulAsync', 'maxPool2d', 'maxPool2dAsync', 'noGrad', 'optim', 'outputSize', 'outputSizeDetail', 'parseSpec', 'predict', 'relu', 'reshape', 'setBackend', 'setNumThreads', 'sigmoid',
   'softmax', 'stepsToReach', 'summary', 'tanh', 'tensor',
@@ -61,6 +61,7 @@ describe('public API', () => {
     expect(result.info.native.error).toMatch(/CONVKIT_DISABLE_NATIVE/);
     expect(result.y).toEqual([5]);
     expect(result.cpu).toMatch(/^RangeError: setBackend: the 'cpu' backend is not available/);
-    expect(result.cuda).toMatch(/^RangeError: setBackend: unknown backend 'cuda'/);
+    expect(result.cuda).toMatch(/^RangeError: setBackend: the 'cuda' backend is not available \(the native addon is not loaded/);
+    expect(result.info.cuda.available).toBe(false);
   });
 });

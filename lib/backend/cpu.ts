@@ -1,11 +1,12 @@
-// The native backend: the addon's kernels, whose signatures equal the Backend contract. The
-// binding checks buffer sizes against the geometry; shapes arrive validated from the ops.
+// The native cpu backend: the addon's kernels, whose signatures equal the host kernel set,
+// behind the host storage and helpers. The binding checks buffer sizes against the geometry;
+// shapes arrive validated from the ops.
 import type { Backend } from './types.js';
 import type { NativeAddon } from '../native.js';
+import { hostBackend } from './host.js';
 
 export function createCpuBackend(addon: NativeAddon): Backend {
-  return {
-    name: 'cpu',
+  return hostBackend('cpu', {
     gemm: addon.gemm,
     gemmAsync: addon.gemmAsync,
     conv2dForward: addon.conv2dForward,
@@ -42,5 +43,5 @@ export function createCpuBackend(addon: NativeAddon): Backend {
     batchNorm2dForward: addon.batchNorm2dForward,
     batchNorm2dBackward: addon.batchNorm2dBackward,
     dropout: addon.dropout,
-  };
+  });
 }

@@ -1,9 +1,14 @@
-// Which backend runs the ops. `cpu` (the native addon) is the default when it loads; `js` is
-// always there. backendInfo() explains a missing backend instead of failing at import.
-import type { Backend, BackendName } from './types.js';
-import { jsBackend } from './js/index.js';
+// Which backend runs the ops. A tensor's device picks the backend: host tensors run on the
+// current host backend (`cpu`, the native addon, when it loads; `js` always), cuda tensors on
+// `cuda`. setBackend('cuda') makes cuda the default device for new tensors and parameters,
+// as PyTorch's set_default_device. backendInfo() explains a missing backend instead of
+// failing at import.
+import type { AnyBackend, Backend, BackendName, DeviceArray, DeviceName } from './types.js';
+import { jsBackend, jsKernels } from './js/index.js';
+import type { HostKernels } from './host.js';
 import { loadNativeAddon } from '../native.js';
 import { createCpuBackend } from './cpu.js';
+import { createCudaBackend, type CudaAddon, type CudaProbe } from './cuda.js';
 
 export interface BackendInfo {
   backend: BackendName;
@@ -19,37 +24,79 @@ export interface BackendInfo {
     supportedIsas: string[];
     numThreads: number | null;
   };
-  cuda: { available: false; reason: string };
+  cuda: CudaProbe;
 }
 
 const native = loadNativeAddon();
 const cpuBackend: Backend | null = native.addon ? createCpuBackend(native.addon) : null;
-let current: Backend = cpuBackend ?? jsBackend;
+let cudaProbe: CudaProbe = native.addon
+  ? native.addon.cuda.probe()
+  : { built: false, available: false, reason: `the native addon is not loaded (${native.error})` };
+let cudaAddon: CudaAddon | null = cudaProbe.available ? (native.addon!.cuda as CudaAddon) : null;
+let cudaBackend: Backend<DeviceArray, DeviceArray, DeviceArray> | null = cudaAddon ? createCudaBackend(cudaAddon) : null;
+let hostBackend: Backend = cpuBackend ?? jsBackend;
+let defaultDevice: DeviceName = 'cpu';
 
-export function currentBackend(): Backend {
-  return current;
+/** The backend that runs ops on tensors stored on `device`. */
+export function backendForDevice(device: DeviceName): AnyBackend {
+  if (device === 'cpu') return hostBackend;
+  if (!cudaBackend) throw new RangeError(`cuda is not available: ${cudaProbe.reason}`);
+  return cudaBackend;
 }
 
-export function backendByName(name: BackendName): Backend {
+/** A host backend by name, for tests and benchmarks that compare them side by side. */
+export function backendByName(name: 'js' | 'cpu'): Backend {
   if (name === 'js') return jsBackend;
-  if (name === 'cpu') {
-    if (!cpuBackend) throw new RangeError(`setBackend: the 'cpu' backend is not available (${native.error}); available: ${availableBackends().join(', ')}`);
-    return cpuBackend;
-  }
-  throw new RangeError(`setBackend: unknown backend '${String(name)}'; expected one of ${availableBackends().join(', ')}`);
+  if (name === 'cpu' && cpuBackend) return cpuBackend;
+  throw new RangeError(`the '${String(name)}' backend is not available (${native.error})`);
+}
+
+/** For tests: a host backend's own kernels, before the adapters of host.ts (losses return their sums). */
+export function hostKernels(name: 'js' | 'cpu'): HostKernels {
+  if (name === 'js') return jsKernels;
+  if (name === 'cpu' && native.addon) return native.addon;
+  throw new RangeError(`the '${String(name)}' backend is not available (${native.error})`);
+}
+
+/** Where tensor() and new parameters are created: 'cuda' after setBackend('cuda'), else 'cpu'. */
+export function getDefaultDevice(): DeviceName {
+  return defaultDevice;
+}
+
+/** The addon's cuda object, for the cuda controls; throws when cuda is not available. */
+export function cudaControls(op: string): CudaAddon {
+  if (!cudaAddon) throw new RangeError(`${op}: cuda is not available: ${cudaProbe.reason}`);
+  return cudaAddon;
+}
+
+export function cudaInfo(): CudaProbe {
+  return cudaProbe;
 }
 
 export function availableBackends(): BackendName[] {
-  return cpuBackend ? ['js', 'cpu'] : ['js'];
+  const names: BackendName[] = ['js'];
+  if (cpuBackend) names.push('cpu');
+  if (cudaBackend) names.push('cuda');
+  return names;
 }
 
+/** 'js' or 'cpu' run host tensors on that backend (the default device is then cpu); 'cuda' makes cuda the default device. */
 export function setBackend(name: BackendName): void {
   if (typeof name !== 'string') throw new TypeError(`setBackend: name must be a string, got ${typeof name}`);
-  current = backendByName(name);
+  if (name === 'js') hostBackend = jsBackend;
+  else if (name === 'cpu') {
+    if (!cpuBackend) throw new RangeError(`setBackend: the 'cpu' backend is not available (${native.error}); available: ${availableBackends().join(', ')}`);
+    hostBackend = cpuBackend;
+  } else if (name === 'cuda') {
+    if (!cudaBackend) throw new RangeError(`setBackend: the 'cuda' backend is not available (${cudaProbe.reason}); available: ${availableBackends().join(', ')}`);
+  } else {
+    throw new RangeError(`setBackend: unknown backend '${String(name)}'; expected one of ${availableBackends().join(', ')}`);
+  }
+  defaultDevice = name === 'cuda' ? 'cuda' : 'cpu';
 }
 
 export function getBackend(): BackendName {
-  return current.name;
+  return defaultDevice === 'cuda' ? 'cuda' : hostBackend.name;
 }
 
 export function setNumThreads(n: number): void {
@@ -62,7 +109,7 @@ export function setNumThreads(n: number): void {
 export function backendInfo(): BackendInfo {
   const addon = native.addon;
   return {
-    backend: current.name,
+    backend: getBackend(),
     available: availableBackends(),
     native: {
       loaded: addon !== null,
@@ -73,7 +120,7 @@ export function backendInfo(): BackendInfo {
       supportedIsas: addon ? addon.supportedIsas() : [],
       numThreads: addon ? addon.numThreads() : null,
     },
-    cuda: { available: false, reason: 'this build has no CUDA backend yet' },
+    cuda: { ...cudaProbe },
   };
 }
 
@@ -81,4 +128,16 @@ export function backendInfo(): BackendInfo {
 export function setNativeIsa(isa: string): void {
   if (!native.addon) throw new Error(`setNativeIsa: the native addon is not loaded: ${native.error}`);
   native.addon.setIsa(isa);
+}
+
+/**
+ * @internal For tests only: installs a cuda addon (a fake one on machines without a GPU, so the
+ * device code paths of the ops, autograd and optimizers run everywhere); null restores the real one.
+ */
+export function installCudaAddonForTesting(addon: CudaAddon | null): void {
+  const real = native.addon?.cuda;
+  cudaProbe = addon ? addon.probe() : real ? real.probe() : { built: false, available: false, reason: `the native addon is not loaded (${native.error})` };
+  cudaAddon = addon ?? (cudaProbe.available ? (real as CudaAddon) : null);
+  cudaBackend = cudaAddon ? createCudaBackend(cudaAddon) : null;
+  if (!cudaBackend && defaultDevice === 'cuda') defaultDevice = 'cpu';
 }

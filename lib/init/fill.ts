@@ -3,22 +3,21 @@
 import { type GeneratorOption, checkInitTensor, initOptions, numberArg, nonNegativeArg } from './args.js';
 import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
+import { backendForDevice } from '../backend/registry.js';
 
 export function zeros(t: Tensor): Tensor {
-  checkInitTensor('init.zeros', t).data.fill(0);
-  return t;
+  return writeValues(checkInitTensor('init.zeros', t), (d) => d.fill(0));
 }
 
 export function ones(t: Tensor): Tensor {
-  checkInitTensor('init.ones', t).data.fill(1);
-  return t;
+  return writeValues(checkInitTensor('init.ones', t), (d) => d.fill(1));
 }
 
 export function constant(t: Tensor, value: number): Tensor {
   checkInitTensor('init.constant', t);
   if (value === undefined) throw new TypeError('init.constant: value must be a number, got undefined');
-  t.data.fill(numberArg('init.constant', 'value', value, 0));
-  return t;
+  const v = numberArg('init.constant', 'value', value, 0);
+  return writeValues(t, (d) => d.fill(v));
 }
 
 /** Uniform draws in [a, b). */
@@ -43,14 +42,26 @@ export function normal(t: Tensor, mean = 0, std = 1, opts: GeneratorOption = {})
 
 /** @internal Unchecked: the callers have validated. */
 export function fillUniform(t: Tensor, low: number, high: number, g: Generator): Tensor {
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) d[i] = g.uniform(low, high);
-  return t;
+  return writeValues(t, (d) => {
+    for (let i = 0; i < d.length; i++) d[i] = g.uniform(low, high);
+  });
 }
 
 /** @internal Unchecked: the callers have validated. */
 export function fillNormal(t: Tensor, mean: number, std: number, g: Generator): Tensor {
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) d[i] = mean + std * g.normal();
+  return writeValues(t, (d) => {
+    for (let i = 0; i < d.length; i++) d[i] = mean + std * g.normal();
+  });
+}
+
+/** Fills t in place through a host array: its own data on the cpu, an upload on a device. */
+function writeValues(t: Tensor, fill: (values: Float32Array) => void): Tensor {
+  if (t.device === 'cpu') {
+    fill(t.data);
+    return t;
+  }
+  const values = new Float32Array(t.size);
+  fill(values);
+  backendForDevice(t.device).copyFromHost(values, t.storage);
   return t;
 }

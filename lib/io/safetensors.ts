@@ -211,7 +211,7 @@ export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Rec
   if (Object.keys(meta).length > 0) fields.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(meta)}`);
   let offset = 0;
   for (const [key, t] of list) {
-    const end = offset + t.data.length * F32_BYTES;
+    const end = offset + t.size * F32_BYTES;
     fields.push(`${JSON.stringify(key)}:${JSON.stringify({ dtype: 'F32', shape: t.shape, data_offsets: [offset, end] })}`);
     offset = end;
   }
@@ -224,12 +224,13 @@ export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Rec
   out.fill(0x20, 8 + json.length, 8 + headerLength);
   let at = 8 + headerLength;
   for (const [, t] of list) {
+    const data = t.device === 'cpu' ? t.data : t.toArray(); // a GPU tensor is copied to the host once
     if (hostIsLittleEndian) {
-      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
     } else {
-      for (let i = 0; i < t.data.length; i++) view.setFloat32(at + i * F32_BYTES, t.data[i], true);
+      for (let i = 0; i < data.length; i++) view.setFloat32(at + i * F32_BYTES, data[i], true);
     }
-    at += t.data.byteLength;
+    at += data.byteLength;
   }
   return out;
 }

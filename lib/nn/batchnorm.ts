@@ -1,6 +1,7 @@
 // BatchNorm2d: per-channel normalisation of [N, C, H, W]. Training mode uses the batch
 // statistics and updates the running ones; eval mode uses the running ones. Without
 // trackRunningStats it always uses the batch statistics, as in PyTorch.
+import { backendForDevice } from '../backend/registry.js';
 import { allocResult, checkBoolean, checkFiniteNumber, checkInt, checkOptions } from '../check.js';
 import { batchNorm2d } from '../ops/batchnorm.js';
 import type { Tensor } from '../tensor.js';
@@ -42,7 +43,7 @@ export class BatchNorm2d extends Module {
     this.affine = checkBoolean(op, 'affine', opts.affine, true);
     this.trackRunningStats = checkBoolean(op, 'trackRunningStats', opts.trackRunningStats, true);
     const filled = (shape: number[], value: number) => {
-      const t = allocResult(op, shape);
+      const t = allocResult(op, shape, backendForDevice('cpu'));
       t.data.fill(value);
       return t;
     };
@@ -58,7 +59,7 @@ export class BatchNorm2d extends Module {
     const useBatchStats = this.training || !this.trackRunningStats;
     const y = batchNorm2d(x, this.runningMean, this.runningVar, this.weight, this.bias,
       { training: useBatchStats, momentum: this.momentum, eps: this.eps });
-    if (this.training && this.numBatchesTracked) this.numBatchesTracked.data[0] += 1;
+    if (this.training && this.numBatchesTracked) countBatch(this.numBatchesTracked);
     return y;
   }
 
@@ -68,4 +69,12 @@ export class BatchNorm2d extends Module {
       args: [this.numFeatures, { eps: this.eps, momentum: this.momentum, affine: this.affine, trackRunningStats: this.trackRunningStats }],
     };
   }
+}
+
+/** counter += 1 on the counter's own device (no wait for a GPU). */
+function countBatch(counter: Tensor): void {
+  const be = backendForDevice(counter.device);
+  const one = be.alloc(1);
+  be.fill(one, 1);
+  be.axpy(1, one, counter.storage);
 }

@@ -1,5 +1,6 @@
 // Conv2d and Conv1d layers. Conv1d runs the conv2d kernel on a [N, C, 1, L] view of its
 // [N, C, L] input (reshape is free), so there is one convolution kernel to maintain.
+import { backendForDevice } from '../backend/registry.js';
 import { allocResult, checkBoolean, checkInt, checkOptions, checkTensorRank } from '../check.js';
 import { parsePair, type Conv2dOptions, type Pair, type Padding } from '../geometry.js';
 import { conv2d } from '../ops/conv.js';
@@ -38,8 +39,8 @@ function createParameters(op: string, inChannels: unknown, outChannels: unknown,
   }
   const hasBias = checkBoolean(op, 'bias', opts.bias, true);
   const init = checkWeightInit(op, opts.init);
-  const weight = allocResult(op, [outC, inC / groups, ...kernel]);
-  const bias = hasBias ? allocResult(op, [outC]) : null;
+  const weight = allocResult(op, [outC, inC / groups, ...kernel], backendForDevice('cpu'));
+  const bias = hasBias ? allocResult(op, [outC], backendForDevice('cpu')) : null;
   initWeightAndBias(weight, bias, init);
   return { weight, bias };
 }

@@ -1,4 +1,5 @@
 // Linear: y = x W^T + b for x [N, in], W [out, in] (PyTorch's layout).
+import { backendForDevice } from '../backend/registry.js';
 import { allocResult, checkBoolean, checkInt, checkOptions } from '../check.js';
 import { linear } from '../ops/gemm.js';
 import type { Tensor } from '../tensor.js';
@@ -24,8 +25,8 @@ export class Linear extends Module {
     checkInt(op, 'inFeatures', inFeatures, 1);
     checkInt(op, 'outFeatures', outFeatures, 1);
     this.hasBias = checkBoolean(op, 'bias', opts.bias, true);
-    const weight = allocResult(op, [outFeatures, inFeatures]);
-    const bias = this.hasBias ? allocResult(op, [outFeatures]) : null;
+    const weight = allocResult(op, [outFeatures, inFeatures], backendForDevice('cpu'));
+    const bias = this.hasBias ? allocResult(op, [outFeatures], backendForDevice('cpu')) : null;
     initWeightAndBias(weight, bias, checkWeightInit(op, opts.init));
     this.weight = this.registerParameter('weight', weight);
     this.bias = this.registerParameter('bias', bias);

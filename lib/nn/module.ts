@@ -3,7 +3,9 @@
 // registered explicitly so that names and their order are deterministic, as in PyTorch.
 //
 // JS classes cannot be called like functions: run a module with `model.forward(x)`.
-import { Tensor } from '../tensor.js';
+import { checkDevice, Tensor } from '../tensor.js';
+import { backendForDevice, getDefaultDevice } from '../backend/registry.js';
+import type { DeviceName } from '../backend/types.js';
 import { describe, formatShape } from '../shape.js';
 
 /** A JSON description of a module's architecture; moduleFromConfig() rebuilds it. */
@@ -56,7 +58,10 @@ export abstract class Module {
   /** Registers a trained tensor (null for an absent one, e.g. no bias); marks it requiresGrad. */
   protected registerParameter<T extends Tensor | null>(name: string, t: T): T {
     this.checkName(name, t);
-    if (t) t.requiresGrad = true;
+    if (t) {
+      t.requiresGrad = true;
+      t.moveTo(getDefaultDevice()); // parameters are created on the default device (setBackend)
+    }
     this.ownParameters.set(name, t);
     return t;
   }
@@ -64,6 +69,7 @@ export abstract class Module {
   /** Registers saved, untrained state (null for an absent one). */
   protected registerBuffer<T extends Tensor | null>(name: string, t: T): T {
     this.checkName(name, t);
+    t?.moveTo(getDefaultDevice());
     this.ownBuffers.set(name, t);
     return t;
   }
@@ -123,6 +129,21 @@ export abstract class Module {
     return out;
   }
 
+  /**
+   * Moves every parameter and buffer to `device` in place (as PyTorch's module.to), so an
+   * optimizer made before the move keeps working; returns this.
+   */
+  to(device: DeviceName): this {
+    const target = checkDevice(`${this.constructor.name}.to`, device);
+    for (const t of [...this.parameters(), ...this.buffers()]) t.moveTo(target);
+    return this;
+  }
+
+  /** Where the parameters live ('cpu' for a module without any). */
+  get device(): DeviceName {
+    return this.parameters()[0]?.device ?? this.buffers()[0]?.device ?? 'cpu';
+  }
+
   /** Clears the gradient of every parameter. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
@@ -176,6 +197,8 @@ export abstract class Module {
       }
       copies.push([target, source]);
     }
-    for (const [target, source] of copies) target.data.set(source.data);
+    for (const [target, source] of copies) {
+      backendForDevice(target.device).copyFromHost(source.device === 'cpu' ? source.data : source.toArray(), target.storage);
+    }
   }
 }

@@ -1,22 +1,21 @@
 // Elementwise activations and softmax / logSoftmax along any axis.
-import type { Backend } from '../backend/types.js';
-import { currentBackend } from '../backend/registry.js';
+import type { AnyBackend, Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, checkFiniteNumber, checkTensor } from '../check.js';
+import { allocResult, backendFor, checkFiniteNumber, checkTensor } from '../check.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
 /** Forward y = f(x); backward dx from x or y (whichever the kernel wants) and dy. */
 function elementwise(op: string, xArg: unknown,
-  forward: (be: Backend, x: Float32Array, y: Float32Array) => void,
-  backward: (be: Backend, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array) => void): Tensor {
+  forward: (be: AnyBackend, x: Storage, y: Storage) => void,
+  backward: (be: AnyBackend, x: Storage, y: Storage, dy: Storage, dx: Storage) => void): Tensor {
   const x = checkTensor(op, 'x', xArg);
-  const backend = currentBackend();
-  const out = allocResult(op, x.shape);
-  if (x.size > 0) forward(backend, x.data, out.data);
+  const backend = backendFor(op, { x });
+  const out = allocResult(op, x.shape, backend);
+  if (x.size > 0) forward(backend, x.storage, out.storage);
   return record(out, needsGrad(x), op, [x], (dy) => {
-    const dx = new Float32Array(x.size);
-    if (dx.length > 0) backward(backend, x.data, out.data, dy, dx);
+    const dx = backend.alloc(x.size);
+    if (dx.length > 0) backward(backend, x.storage, out.storage, dy, dx);
     return [dx];
   });
 }
@@ -40,8 +39,8 @@ export function tanh(x: Tensor): Tensor {
   return elementwise('tanh', x, (be, x, y) => be.tanh(x, y), (be, _x, y, dy, dx) => be.tanhBackward(y, dy, dx));
 }
 
-type SoftmaxKernel = (be: Backend, x: Float32Array, y: Float32Array, outer: number, dim: number, inner: number) => void;
-type SoftmaxBackwardKernel = (be: Backend, y: Float32Array, dy: Float32Array, dx: Float32Array, outer: number, dim: number, inner: number) => void;
+type SoftmaxKernel = (be: AnyBackend, x: Storage, y: Storage, outer: number, dim: number, inner: number) => void;
+type SoftmaxBackwardKernel = (be: AnyBackend, y: Storage, dy: Storage, dx: Storage, outer: number, dim: number, inner: number) => void;
 
 /** The tensor viewed as [outer, dim, inner] around axis, as the kernels take it. */
 function alongAxis(op: string, xArg: unknown, axis: unknown, forward: SoftmaxKernel, backward: SoftmaxBackwardKernel): Tensor {
@@ -51,12 +50,12 @@ function alongAxis(op: string, xArg: unknown, axis: unknown, forward: SoftmaxKer
   let outer = 1;
   for (let i = 0; i < a; i++) outer *= x.shape[i];
   const inner = dim === 0 ? 0 : x.size / (outer * dim);
-  const backend = currentBackend();
-  const out = allocResult(op, x.shape);
-  if (x.size > 0) forward(backend, x.data, out.data, outer, dim, inner);
+  const backend = backendFor(op, { x });
+  const out = allocResult(op, x.shape, backend);
+  if (x.size > 0) forward(backend, x.storage, out.storage, outer, dim, inner);
   return record(out, needsGrad(x), op, [x], (dy) => {
-    const dx = new Float32Array(x.size);
-    if (dx.length > 0) backward(backend, out.data, dy, dx, outer, dim, inner);
+    const dx = backend.alloc(x.size);
+    if (dx.length > 0) backward(backend, out.storage, dy, dx, outer, dim, inner);
     return [dx];
   });
 }

@@ -10,13 +10,13 @@ import { finishMaxPool2d, planPool } from './pool.js';
 
 export async function conv2dAsync(x: Tensor, w: Tensor, b?: Tensor | null, options?: Conv2dOptions): Promise<Tensor> {
   const p = planConv2d('conv2dAsync', x, w, b, options);
-  if (p.out.size > 0) await p.backend.conv2dForwardAsync(p.g, p.x.data, p.w.data, p.b?.data ?? null, p.out.data);
+  if (p.out.size > 0) await p.backend.conv2dForwardAsync(p.g, p.x.storage, p.w.storage, p.b?.storage ?? null, p.out.storage);
   return finishConv2d(p);
 }
 
 export async function maxPool2dAsync(x: Tensor, kernel: Pair, options?: MaxPool2dOptions): Promise<Tensor> {
   const p = planPool('maxPool2dAsync', 'max', x, kernel, options);
-  if (p.out.size > 0) await p.backend.maxPool2dForwardAsync(p.g, p.x.data, p.out.data, p.argmax);
+  if (p.out.size > 0) await p.backend.maxPool2dForwardAsync(p.g, p.x.storage, p.out.storage, p.argmax);
   return finishMaxPool2d(p);
 }
 

@@ -1,9 +1,9 @@
 // batchNorm2d with PyTorch semantics: training normalises by the batch statistics (biased
 // variance) and moves the running statistics toward them (unbiased variance), in place; eval
 // normalises by the running statistics.
-import { currentBackend } from '../backend/registry.js';
+import type { Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
+import { allocResult, backendFor, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
@@ -23,10 +23,6 @@ function channelVector(op: string, name: string, value: unknown, c: number, x: T
     throw new RangeError(`${op}: ${name} must have shape [${c}] (one value per channel), got ${formatShape(t.shape)} (input ${formatShape(x.shape)})`);
   }
   return t;
-}
-
-function inverseStd(variance: Float32Array, eps: number): Float32Array {
-  return variance.map((v) => 1 / Math.sqrt(v + eps));
 }
 
 /**
@@ -57,34 +53,24 @@ export function batchNorm2d(x: Tensor, runningMean: Tensor | null, runningVar: T
   }
   if (!training && !rMean) throw new RangeError(`${op}: eval mode needs runningMean and runningVar (got null)`);
 
-  const backend = currentBackend();
-  let mean: Float32Array, invStd: Float32Array;
+  const backend = backendFor(op, { input, runningMean: rMean, runningVar: rVar, weight: gamma, bias: beta });
+  // Fresh buffers either way: later training steps update the running statistics in place, and
+  // the backward pass must see the values this forward pass used.
+  const mean: Storage = backend.alloc(c);
+  const invStd: Storage = backend.alloc(c);
   if (training) {
-    mean = new Float32Array(c);
-    const variance = new Float32Array(c);
-    backend.batchNorm2dStats(input.data, n, c, hw, mean, variance);
-    invStd = inverseStd(variance, eps);
-    if (rMean && rVar) {
-      const unbiased = count / (count - 1);
-      for (let ch = 0; ch < c; ch++) {
-        rMean.data[ch] = (1 - momentum) * rMean.data[ch] + momentum * mean[ch];
-        rVar.data[ch] = (1 - momentum) * rVar.data[ch] + momentum * variance[ch] * unbiased;
-      }
-    }
+    backend.batchNorm2dTrainStats(input.storage, n, c, hw, eps, momentum, mean, invStd, rMean?.storage ?? null, rVar?.storage ?? null);
   } else {
-    // Copies: later training steps update the running statistics in place, and the backward
-    // pass must see the values this forward pass used.
-    mean = rMean!.data.slice();
-    invStd = inverseStd(rVar!.data, eps);
+    backend.batchNorm2dEvalStats(c, rMean!.storage, rVar!.storage, eps, mean, invStd);
   }
 
-  const out = allocResult(op, input.shape);
-  if (out.size > 0) backend.batchNorm2dForward(input.data, n, c, hw, mean, invStd, gamma?.data ?? null, beta?.data ?? null, out.data);
+  const out = allocResult(op, input.shape, backend);
+  if (out.size > 0) backend.batchNorm2dForward(input.storage, n, c, hw, mean, invStd, gamma?.storage ?? null, beta?.storage ?? null, out.storage);
   return record(out, needsGrad(input, gamma, beta), op, [input, gamma, beta], (dy) => {
-    const dx = input.requiresGrad ? new Float32Array(input.size) : null;
-    const dw = gamma?.requiresGrad ? new Float32Array(c) : null;
-    const db = beta?.requiresGrad ? new Float32Array(c) : null;
-    backend.batchNorm2dBackward(input.data, dy, n, c, hw, mean, invStd, gamma?.data ?? null, training, dx, dw, db);
+    const dx = input.requiresGrad ? backend.alloc(input.size) : null;
+    const dw = gamma?.requiresGrad ? backend.alloc(c) : null;
+    const db = beta?.requiresGrad ? backend.alloc(c) : null;
+    backend.batchNorm2dBackward(input.storage, dy, n, c, hw, mean, invStd, gamma?.storage ?? null, training, dx, dw, db);
     return [dx, dw, db];
   });
 }

@@ -1,8 +1,7 @@
 // conv2d: NCHW input, OIHW weight, optional bias [O]; PyTorch options plus 'same'/'valid'.
-import type { Backend, ConvGeometry } from '../backend/types.js';
-import { currentBackend } from '../backend/registry.js';
+import type { AnyBackend, ConvGeometry } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, checkOptionalTensor, checkTensorRank } from '../check.js';
+import { allocResult, backendFor, checkOptionalTensor, checkTensorRank } from '../check.js';
 import { convGeometry, type Conv2dOptions } from '../geometry.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -12,7 +11,7 @@ export interface Conv2dPlan {
   g: ConvGeometry;
   out: Tensor;
   track: boolean;
-  backend: Backend;
+  backend: AnyBackend;
 }
 
 export function planConv2d(op: string, xArg: unknown, wArg: unknown, bArg: unknown, options: unknown): Conv2dPlan {
@@ -23,17 +22,18 @@ export function planConv2d(op: string, xArg: unknown, wArg: unknown, bArg: unkno
   if (b && (b.ndim !== 1 || b.shape[0] !== g.o)) {
     throw new RangeError(`${op}: bias must have shape [${g.o}], got ${formatShape(b.shape)} (weight ${formatShape(w.shape)})`);
   }
-  const out = allocResult(op, [g.n, g.o, g.oh, g.ow]);
-  return { x, w, b, g, out, track: needsGrad(x, w, b), backend: currentBackend() };
+  const backend = backendFor(op, { input: x, weight: w, bias: b });
+  const out = allocResult(op, [g.n, g.o, g.oh, g.ow], backend);
+  return { x, w, b, g, out, track: needsGrad(x, w, b), backend };
 }
 
 export function finishConv2d(p: Conv2dPlan): Tensor {
   const { x, w, b, g, backend } = p;
   return record(p.out, p.track, 'conv2d', [x, w, b], (dy) => {
-    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
-    const dw = w.requiresGrad ? new Float32Array(w.size) : null;
-    const db = b?.requiresGrad ? new Float32Array(b.size) : null;
-    if (dy.length > 0) backend.conv2dBackward(g, x.data, w.data, dy, dx, dw, db);
+    const dx = x.requiresGrad ? backend.alloc(x.size) : null;
+    const dw = w.requiresGrad ? backend.alloc(w.size) : null;
+    const db = b?.requiresGrad ? backend.alloc(b.size) : null;
+    if (dy.length > 0) backend.conv2dBackward(g, x.storage, w.storage, dy, dx, dw, db);
     return [dx, dw, db];
   });
 }
@@ -41,6 +41,6 @@ export function finishConv2d(p: Conv2dPlan): Tensor {
 /** 2-D convolution (cross-correlation, as in PyTorch) of x [N,C,H,W] with w [O,C/groups,kH,kW]. */
 export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, options?: Conv2dOptions): Tensor {
   const p = planConv2d('conv2d', x, w, b, options);
-  if (p.out.size > 0) p.backend.conv2dForward(p.g, p.x.data, p.w.data, p.b?.data ?? null, p.out.data);
+  if (p.out.size > 0) p.backend.conv2dForward(p.g, p.x.storage, p.w.storage, p.b?.storage ?? null, p.out.storage);
   return finishConv2d(p);
 }

@@ -1,9 +1,8 @@
 // Inverted dropout: kept values are scaled by 1/(1-p) so the expected output equals x. The
 // mask is drawn here from the seeded generator (so every backend gives the same result for
 // the same seed) and applied by the backend's kernel, forward and backward.
-import { currentBackend } from '../backend/registry.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, checkBoolean, checkTensor } from '../check.js';
+import { allocResult, backendFor, checkBoolean, checkTensor } from '../check.js';
 import { defaultGenerator } from '../random.js';
 import { describe } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -25,12 +24,13 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const generator = defaultGenerator();
   for (let i = 0; i < mask.length; i++) mask[i] = generator.random() >= p ? 1 : 0;
   const scale = 1 / (1 - p);
-  const backend = currentBackend();
-  const out = allocResult(op, input.shape);
-  if (out.size > 0) backend.dropout(input.data, mask, scale, out.data);
+  const backend = backendFor(op, { x: input });
+  const deviceMask = backend.uint8FromHost(mask);
+  const out = allocResult(op, input.shape, backend);
+  if (out.size > 0) backend.dropout(input.storage, deviceMask, scale, out.storage);
   return record(out, needsGrad(input), op, [input], (dy) => {
-    const dx = new Float32Array(input.size);
-    if (dx.length > 0) backend.dropout(dy, mask, scale, dx);
+    const dx = backend.alloc(input.size);
+    if (dx.length > 0) backend.dropout(dy, deviceMask, scale, dx);
     return [dx];
   });
 }

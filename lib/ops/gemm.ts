@@ -1,9 +1,8 @@
 // gemm (ONNX/BLAS style: alpha * op(a) op(b) + beta * c, c broadcast to [M, N]) and linear
 // (x w^T + b, PyTorch's layout), with gradients as GEMMs on the untransposed buffers.
-import type { Backend } from '../backend/types.js';
-import { currentBackend } from '../backend/registry.js';
+import type { AnyBackend, Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
+import { allocResult, backendFor, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { gemmArgs, runGemm } from './gemm-kernel.js';
@@ -23,7 +22,7 @@ export interface GemmPlan {
   alpha: number; beta: number; transA: boolean; transB: boolean;
   out: Tensor;
   track: boolean;
-  backend: Backend;
+  backend: AnyBackend;
 }
 
 /** c's shape right-aligned against [m, n]: [rows, cols] of c, each 1 or the full size. */
@@ -34,31 +33,6 @@ function broadcastDims(op: string, c: Tensor, m: number, n: number): [number, nu
     throw new RangeError(`${op}: c of shape ${formatShape(c.shape)} does not broadcast to the result [${m},${n}] (expected [], [1], [${n}], [1,${n}], [${m},1] or [${m},${n}])`);
   }
   return [rows, cols];
-}
-
-/** Writes c broadcast to [m, n] into y. */
-function fillBroadcast(c: Tensor, rows: number, cols: number, m: number, n: number, y: Float32Array): void {
-  if (rows === m && cols === n) {
-    y.set(c.data);
-    return;
-  }
-  for (let i = 0; i < m; i++) {
-    const src = (rows === 1 ? 0 : i) * cols;
-    const row = y.subarray(i * n, (i + 1) * n);
-    if (cols === 1) row.fill(c.data[src]);
-    else row.set(c.data.subarray(src, src + n));
-  }
-}
-
-/** beta * dY summed over the dims c was broadcast along. */
-function reduceToBroadcast(dy: Float32Array, rows: number, cols: number, m: number, n: number, beta: number): Float32Array {
-  const dc = new Float32Array(rows * cols);
-  for (let i = 0; i < m; i++) {
-    const ci = (rows === 1 ? 0 : i) * cols;
-    for (let j = 0; j < n; j++) dc[ci + (cols === 1 ? 0 : j)] += dy[i * n + j];
-  }
-  if (beta !== 1) for (let i = 0; i < dc.length; i++) dc[i] *= beta;
-  return dc;
 }
 
 /** Shared by gemm and linear; the operands are already checked to be 2-D. */
@@ -74,41 +48,44 @@ export function planGemm(op: string, a: Tensor, b: Tensor, c: Tensor | null, opt
     throw new RangeError(`${op}: inner dimensions differ: op(a) is ${m}x${k} but op(b) is ${kb}x${n} (a ${formatShape(a.shape)}, b ${formatShape(b.shape)}, transA ${transA}, transB ${transB})`);
   }
   if (c) broadcastDims(op, c, m, n);
-  const out = allocResult(op, [m, n]);
-  return { op, a, b, c, m, n, k, alpha, beta, transA, transB, out, track: needsGrad(a, b, c), backend: currentBackend() };
+  const backend = backendFor(op, { a, b, c });
+  const out = allocResult(op, [m, n], backend);
+  return { op, a, b, c, m, n, k, alpha, beta, transA, transB, out, track: needsGrad(a, b, c), backend };
 }
 
 export function launchArgs(p: GemmPlan) {
   let beta = 0;
   if (p.c && p.beta !== 0) {
     const [rows, cols] = broadcastDims(p.op, p.c, p.m, p.n);
-    fillBroadcast(p.c, rows, cols, p.m, p.n, p.out.data);
+    p.backend.broadcast2d(p.c.storage, rows, cols, p.m, p.n, p.out.storage);
     beta = p.beta;
   }
-  return gemmArgs(p.transA, p.transB, p.m, p.n, p.k, p.a.data, p.b.data, p.out.data, p.alpha, beta);
+  return gemmArgs(p.transA, p.transB, p.m, p.n, p.k, p.a.storage, p.b.storage, p.out.storage, p.alpha, beta);
 }
 
 export function finishGemm(p: GemmPlan): Tensor {
   const { a, b, c, m, n, k, alpha, beta, transA, transB, backend } = p;
   return record(p.out, p.track, p.op, [a, b, c], (dy) => {
-    let da: Float32Array | null = null;
-    let db: Float32Array | null = null;
+    let da: Storage | null = null;
+    let db: Storage | null = null;
     if (a.requiresGrad) {
       // d op(a) = alpha dY op(b)^T (m x k); da is its transpose when transA.
-      da = new Float32Array(a.size);
-      if (!transA) runGemm(backend, gemmArgs(false, !transB, m, k, n, dy, b.data, da, alpha));
-      else runGemm(backend, gemmArgs(transB, true, k, m, n, b.data, dy, da, alpha));
+      da = backend.alloc(a.size);
+      if (!transA) runGemm(backend, gemmArgs(false, !transB, m, k, n, dy, b.storage, da, alpha));
+      else runGemm(backend, gemmArgs(transB, true, k, m, n, b.storage, dy, da, alpha));
     }
     if (b.requiresGrad) {
       // d op(b) = alpha op(a)^T dY (k x n); db is its transpose when transB.
-      db = new Float32Array(b.size);
-      if (!transB) runGemm(backend, gemmArgs(!transA, false, k, n, m, a.data, dy, db, alpha));
-      else runGemm(backend, gemmArgs(true, transA, n, k, m, dy, a.data, db, alpha));
+      db = backend.alloc(b.size);
+      if (!transB) runGemm(backend, gemmArgs(!transA, false, k, n, m, a.storage, dy, db, alpha));
+      else runGemm(backend, gemmArgs(true, transA, n, k, m, dy, a.storage, db, alpha));
     }
-    let dc: Float32Array | null = null;
+    let dc: Storage | null = null;
     if (c?.requiresGrad) {
+      // beta * dY summed over the dims c was broadcast along.
       const [rows, cols] = broadcastDims(p.op, c, m, n);
-      dc = reduceToBroadcast(dy, rows, cols, m, n, beta);
+      dc = backend.alloc(c.size);
+      backend.reduce2d(dy, rows, cols, m, n, beta, dc);
     }
     return [da, db, dc];
   });

@@ -2,9 +2,9 @@
 // class probabilities, with optional label smoothing), nllLoss, mseLoss and bceWithLogits. Each
 // takes { reduction: 'mean' (default) | 'sum' | 'none' }; kernels return sums accumulated in
 // double and the mean divides here, so both backends reduce the same way.
-import { currentBackend } from '../backend/registry.js';
+import type { AnyBackend, IntStorage, Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensor, checkTensorRank } from '../check.js';
+import { allocResult, backendFor, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensor, checkTensorRank } from '../check.js';
 import { describe, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
@@ -38,14 +38,18 @@ function checkReduction(op: string, value: unknown): LossReduction {
 }
 
 /**
- * The result of a loss from the sum of its `items` per-item losses: a 0-d tensor for 'mean' and
- * 'sum', else the per-item losses (already written to `losses`) in `shape`.
+ * Where a loss writes its result: for 'mean' and 'sum' a 0-d tensor, whose storage is the
+ * kernel's total (with the scale that makes it a mean or a sum); for 'none' the per-item
+ * losses in `shape`.
  */
-function reduced(op: string, reduction: LossReduction, sum: number, items: number, losses: Float32Array | null, shape: readonly number[]): Tensor {
-  if (reduction === 'none') return new Tensor(losses!, Object.freeze(shape.slice()));
-  const out = allocResult(op, []);
-  out.data[0] = reduction === 'mean' ? sum / items : sum;
-  return out;
+function lossOutput(op: string, be: AnyBackend, reduction: LossReduction, items: number, shape: readonly number[]) {
+  const out = allocResult(op, reduction === 'none' ? shape : [], be);
+  return {
+    out,
+    losses: reduction === 'none' ? out.storage : null,
+    total: reduction === 'none' ? null : out.storage,
+    scale: gradScale(reduction, items),
+  };
 }
 
 /** The per-item scale of the upstream gradient: 1/items for a mean, else 1. */
@@ -55,7 +59,7 @@ function gradScale(reduction: LossReduction, items: number): number {
 
 /** Class indices as int32, each checked to be an integer in [0, classes). */
 function parseLabels(op: string, labels: unknown, n: number, classes: number, inputShape: readonly number[], inputName = 'logits'): Int32Array {
-  const values = labels instanceof Tensor ? labels.data : labels;
+  const values = labels instanceof Tensor ? labels.toArray() : labels;
   if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<unknown>).length !== 'number') {
     throw new TypeError(`${op}: labels must be an array-like of class indices, got ${describe(labels)}`);
   }
@@ -107,50 +111,49 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number> | Tensor,
   const smoothing = o.labelSmoothing === undefined ? 0 : checkFiniteNumber(op, 'labelSmoothing', o.labelSmoothing);
   if (smoothing < 0 || smoothing > 1) throw new RangeError(`${op}: labelSmoothing must be in [0, 1], got ${smoothing}`);
   const [n, c] = x.shape;
-  const backend = currentBackend();
-  const probs = allocResult(op, x.shape).data;
+  const backend = backendFor(op, { logits: x, target: labels instanceof Tensor && labels.ndim === 2 ? labels : null });
+  const probs = backend.alloc(x.size);
 
   if (!(labels instanceof Tensor && labels.ndim === 2)) {
-    const target = parseLabels(op, labels, n, c, x.shape);
+    const classes = parseLabels(op, labels, n, c, x.shape);
     if (reduction !== 'none' && smoothing === 0) {
       // Class labels, reduced: the fused softmax + NLL kernel.
-      const out = allocResult(op, []);
-      const mean = backend.crossEntropy(x.data, target, n, c, probs);
-      out.data[0] = reduction === 'mean' ? mean : mean * n;
+      const target = backend.int32FromHost(classes);
+      const { out, total, scale } = lossOutput(op, backend, reduction, n, [n]);
+      backend.crossEntropy(x.storage, target, n, c, probs, total!, scale);
       return record(out, needsGrad(x), op, [x], (dy) => {
-        const dx = new Float32Array(x.size);
-        backend.crossEntropyBackward(probs, target, n, c, reduction === 'mean' ? dy[0] / n : dy[0], dx);
+        const dx = backend.alloc(x.size);
+        backend.crossEntropyBackward(probs, target, n, c, dy, scale, dx);
         return [dx];
       });
     }
     // Per-row losses or smoothing: the labels as a dense (smoothed) target, through the soft kernel.
-    const dense = allocResult(op, x.shape).data;
-    dense.fill(smoothing / c);
-    for (let r = 0; r < n; r++) dense[r * c + target[r]] += 1 - smoothing;
-    return softCrossEntropy(op, x, dense, reduction, probs);
+    const dense = new Float32Array(x.size).fill(smoothing / c);
+    for (let r = 0; r < n; r++) dense[r * c + classes[r]] += 1 - smoothing;
+    return softCrossEntropy(op, backend, x, backend.fromHost(dense), reduction, probs);
   }
 
   const t = labels;
   if (t.shape[0] !== n || t.shape[1] !== c) {
     throw new RangeError(`${op}: target probabilities ${formatShape(t.shape)} must have the shape of logits ${formatShape(x.shape)}`);
   }
-  let dense = t.data;
+  let dense = t.storage;
   if (smoothing > 0) {
-    dense = new Float32Array(t.size);
-    for (let i = 0; i < dense.length; i++) dense[i] = t.data[i] * (1 - smoothing) + smoothing / c;
+    // (1 - smoothing) * target + smoothing / c, on the target's device.
+    dense = backend.alloc(t.size);
+    backend.fill(dense, smoothing / c);
+    backend.axpy(1 - smoothing, t.storage, dense);
   }
-  return softCrossEntropy(op, x, dense, reduction, probs);
+  return softCrossEntropy(op, backend, x, dense, reduction, probs);
 }
 
-function softCrossEntropy(op: string, x: Tensor, target: Float32Array, reduction: LossReduction, probs: Float32Array): Tensor {
+function softCrossEntropy(op: string, backend: AnyBackend, x: Tensor, target: Storage, reduction: LossReduction, probs: Storage): Tensor {
   const [n, c] = x.shape;
-  const backend = currentBackend();
-  const losses = reduction === 'none' ? allocResult(op, [n]).data : null;
-  const sum = backend.crossEntropySoft(x.data, target, n, c, probs, losses);
-  const out = reduced(op, reduction, sum, n, losses, [n]);
+  const { out, losses, total, scale } = lossOutput(op, backend, reduction, n, [n]);
+  backend.crossEntropySoft(x.storage, target, n, c, probs, losses, total, scale);
   return record(out, needsGrad(x), op, [x], (dy) => {
-    const dx = new Float32Array(x.size);
-    backend.crossEntropySoftBackward(probs, target, n, c, dy, gradScale(reduction, n), dx);
+    const dx = backend.alloc(x.size);
+    backend.crossEntropySoftBackward(probs, target, n, c, dy, scale, dx);
     return [dx];
   });
 }
@@ -164,14 +167,13 @@ export function nllLoss(logProbs: Tensor, labels: ArrayLike<number> | Tensor, op
   const x = checkRows(op, 'logProbs', logProbs);
   const reduction = checkReduction(op, checkOptions<LossOptions>(op, opts, ['reduction']).reduction);
   const [n, c] = x.shape;
-  const target = parseLabels(op, labels, n, c, x.shape, 'logProbs');
-  const backend = currentBackend();
-  const losses = reduction === 'none' ? allocResult(op, [n]).data : null;
-  const sum = backend.nllLoss(x.data, target, n, c, losses);
-  const out = reduced(op, reduction, sum, n, losses, [n]);
+  const backend = backendFor(op, { logProbs: x });
+  const target: IntStorage = backend.int32FromHost(parseLabels(op, labels, n, c, x.shape, 'logProbs'));
+  const { out, losses, total, scale } = lossOutput(op, backend, reduction, n, [n]);
+  backend.nllLoss(x.storage, target, n, c, losses, total, scale);
   return record(out, needsGrad(x), op, [x], (dy) => {
-    const dx = new Float32Array(x.size);
-    backend.nllLossBackward(target, n, c, dy, gradScale(reduction, n), dx);
+    const dx = backend.alloc(x.size);
+    backend.nllLossBackward(target, n, c, dy, scale, dx);
     return [dx];
   });
 }
@@ -186,14 +188,13 @@ export function mseLoss(input: Tensor, target: Tensor, opts?: LossOptions): Tens
   const t = checkTensor(op, 'target', target);
   checkSameShape(op, 'target', t, 'input', x);
   const reduction = checkReduction(op, checkOptions<LossOptions>(op, opts, ['reduction']).reduction);
-  const backend = currentBackend();
-  const losses = reduction === 'none' ? allocResult(op, x.shape).data : null;
-  const sum = backend.mseLoss(x.data, t.data, losses);
-  const out = reduced(op, reduction, sum, x.size, losses, x.shape);
+  const backend = backendFor(op, { input: x, target: t });
+  const { out, losses, total, scale } = lossOutput(op, backend, reduction, x.size, x.shape);
+  backend.mseLoss(x.storage, t.storage, losses, total, scale);
   return record(out, needsGrad(x, t), op, [x, t], (dy) => {
-    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
-    const dt = t.requiresGrad ? new Float32Array(t.size) : null;
-    backend.mseLossBackward(x.data, t.data, dy, gradScale(reduction, x.size), dx, dt);
+    const dx = x.requiresGrad ? backend.alloc(x.size) : null;
+    const dt = t.requiresGrad ? backend.alloc(t.size) : null;
+    backend.mseLossBackward(x.storage, t.storage, dy, scale, dx, dt);
     return [dx, dt];
   });
 }
@@ -218,19 +219,21 @@ export function bceWithLogits(logits: Tensor, target: Tensor, opts?: BceWithLogi
       throw new RangeError(`${op}: posWeight ${formatShape(pw.shape)} must be 1-d with ${last} (the last dimension of logits ${formatShape(x.shape)}) or 1 elements`);
     }
   }
-  for (let i = 0; i < t.size; i++) {
-    const v = t.data[i];
-    if (v < 0 || v > 1) throw new RangeError(`${op}: target[${i}] is ${v}, outside [0, 1] (target ${formatShape(t.shape)})`);
+  const backend = backendFor(op, { logits: x, target: t, posWeight: pw });
+  // On the host the targets are checked here; on a GPU that would cost a wait per call.
+  if (t.device === 'cpu') {
+    for (let i = 0; i < t.size; i++) {
+      const v = t.data[i];
+      if (v < 0 || v > 1) throw new RangeError(`${op}: target[${i}] is ${v}, outside [0, 1] (target ${formatShape(t.shape)})`);
+    }
   }
-  const backend = currentBackend();
-  const posWeight = pw ? pw.data : null;
-  const losses = reduction === 'none' ? allocResult(op, x.shape).data : null;
-  const sum = backend.bceWithLogits(x.data, t.data, posWeight, losses);
-  const out = reduced(op, reduction, sum, x.size, losses, x.shape);
+  const posWeight = pw ? pw.storage : null;
+  const { out, losses, total, scale } = lossOutput(op, backend, reduction, x.size, x.shape);
+  backend.bceWithLogits(x.storage, t.storage, posWeight, losses, total, scale);
   return record(out, needsGrad(x, t), op, [x, t], (dy) => {
-    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
-    const dt = t.requiresGrad ? new Float32Array(t.size) : null;
-    backend.bceWithLogitsBackward(x.data, t.data, posWeight, dy, gradScale(reduction, x.size), dx, dt);
+    const dx = x.requiresGrad ? backend.alloc(x.size) : null;
+    const dt = t.requiresGrad ? backend.alloc(t.size) : null;
+    backend.bceWithLogitsBackward(x.storage, t.storage, posWeight, dy, scale, dx, dt);
     return [dx, dt];
   });
 }

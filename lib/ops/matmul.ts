@@ -2,10 +2,9 @@
 // operands promoted to a row (a) or a column (b) and squeezed out of the result. A batch is
 // a list of GEMMs on views of the flat buffers; when b is shared by every batch, the whole
 // batch folds into one GEMM of height batch*M.
-import type { Backend } from '../backend/types.js';
-import { currentBackend } from '../backend/registry.js';
+import type { AnyBackend, Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, checkTensor } from '../check.js';
+import { allocResult, backendFor, checkTensor } from '../check.js';
 import { broadcastShapes, formatShape, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { gemmArgs, runGemm } from './gemm-kernel.js';
@@ -21,7 +20,7 @@ export interface MatmulPlan {
   steps: MatmulStep[];
   out: Tensor;
   track: boolean;
-  backend: Backend;
+  backend: AnyBackend;
 }
 
 /** Offsets of the matrix at each batch index of batchShape, for an operand with its own (broadcast) batch dims. */
@@ -72,7 +71,8 @@ export function planMatmul(op: string, aArg: unknown, bArg: unknown): MatmulPlan
   const outShape = [...batch];
   if (a.ndim > 1) outShape.push(m);
   if (b.ndim > 1) outShape.push(n);
-  const out = allocResult(op, outShape);
+  const backend = backendFor(op, { a, b });
+  const out = allocResult(op, outShape, backend);
   const batchCount = numel(batch);
   let steps: MatmulStep[];
   let rows = m;
@@ -86,27 +86,28 @@ export function planMatmul(op: string, aArg: unknown, bArg: unknown): MatmulPlan
     steps = [];
     for (let t = 0; t < batchCount; t++) steps.push({ aOff: aOffs[t], bOff: bOffs[t], yOff: t * m * n });
   }
-  return { a, b, m: rows, n, k, steps, out, track: needsGrad(a, b), backend: currentBackend() };
+  return { a, b, m: rows, n, k, steps, out, track: needsGrad(a, b), backend };
 }
 
 export function stepArgs(p: MatmulPlan, s: MatmulStep) {
-  const { m, n, k } = p;
+  const { m, n, k, backend: be } = p;
   return gemmArgs(false, false, m, n, k,
-    p.a.data.subarray(s.aOff, s.aOff + m * k),
-    p.b.data.subarray(s.bOff, s.bOff + k * n),
-    p.out.data.subarray(s.yOff, s.yOff + m * n));
+    be.view(p.a.storage, s.aOff, m * k),
+    be.view(p.b.storage, s.bOff, k * n),
+    be.view(p.out.storage, s.yOff, m * n));
 }
 
 export function finishMatmul(p: MatmulPlan): Tensor {
   const { a, b, m, n, k, steps, backend } = p;
   return record(p.out, p.track, 'matmul', [a, b], (dy) => {
     // beta = 1 sums the gradients of a matrix shared by several batches (broadcasting).
-    const da = a.requiresGrad ? new Float32Array(a.size) : null;
-    const db = b.requiresGrad ? new Float32Array(b.size) : null;
+    const da = a.requiresGrad ? backend.alloc(a.size) : null;
+    const db = b.requiresGrad ? backend.alloc(b.size) : null;
+    const view = (x: Storage, offset: number, length: number) => backend.view(x, offset, length);
     for (const s of steps) {
-      const gy = dy.subarray(s.yOff, s.yOff + m * n);
-      if (da) runGemm(backend, gemmArgs(false, true, m, k, n, gy, b.data.subarray(s.bOff, s.bOff + k * n), da.subarray(s.aOff, s.aOff + m * k), 1, 1));
-      if (db) runGemm(backend, gemmArgs(true, false, k, n, m, a.data.subarray(s.aOff, s.aOff + m * k), gy, db.subarray(s.bOff, s.bOff + k * n), 1, 1));
+      const gy = view(dy, s.yOff, m * n);
+      if (da) runGemm(backend, gemmArgs(false, true, m, k, n, gy, view(b.storage, s.bOff, k * n), view(da, s.aOff, m * k), 1, 1));
+      if (db) runGemm(backend, gemmArgs(true, false, k, n, m, view(a.storage, s.aOff, m * k), gy, view(db, s.bOff, k * n), 1, 1));
     }
     return [da, db];
   });

@@ -1,9 +1,8 @@
 // Max and average pooling (PyTorch semantics, ceil mode, 'same'/'valid'), and the global
 // pools, which are the same kernels with the window set to the whole plane.
-import type { Backend, PoolGeometry } from '../backend/types.js';
-import { currentBackend } from '../backend/registry.js';
+import type { AnyBackend, IntStorage, PoolGeometry } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, checkTensorRank } from '../check.js';
+import { allocResult, backendFor, checkTensorRank } from '../check.js';
 import { poolGeometry, type AvgPool2dOptions, type MaxPool2dOptions, type Pair, type PoolKind } from '../geometry.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -13,24 +12,25 @@ export interface PoolPlan {
   g: PoolGeometry;
   out: Tensor;
   /** Where each max came from; only when a backward pass may follow. */
-  argmax: Int32Array | null;
+  argmax: IntStorage | null;
   track: boolean;
-  backend: Backend;
+  backend: AnyBackend;
 }
 
 export function planPool(op: string, kind: PoolKind, xArg: unknown, kernel: unknown, options: unknown): PoolPlan {
   const x = checkTensorRank(op, 'input', xArg, 4, 'NCHW');
   const g = poolGeometry(op, x.shape, kernel, options, kind);
-  const out = allocResult(op, [g.n, g.c, g.oh, g.ow]);
+  const backend = backendFor(op, { input: x });
+  const out = allocResult(op, [g.n, g.c, g.oh, g.ow], backend);
   const track = needsGrad(x);
-  const argmax = kind === 'max' && track ? new Int32Array(out.size) : null;
-  return { x, g, out, argmax, track, backend: currentBackend() };
+  const argmax = kind === 'max' && track ? backend.allocInt32(out.size) : null;
+  return { x, g, out, argmax, track, backend };
 }
 
 export function finishMaxPool2d(p: PoolPlan): Tensor {
   const { x, g, argmax, backend } = p;
   return record(p.out, p.track, 'maxPool2d', [x], (dy) => {
-    const dx = new Float32Array(x.size);
+    const dx = backend.alloc(x.size);
     if (dy.length > 0) backend.maxPool2dBackward(g, dy, argmax!, dx);
     return [dx];
   });
@@ -39,19 +39,19 @@ export function finishMaxPool2d(p: PoolPlan): Tensor {
 function finishAvgPool2d(p: PoolPlan): Tensor {
   const { x, g, backend } = p;
   return record(p.out, p.track, 'avgPool2d', [x], (dy) => {
-    const dx = new Float32Array(x.size);
+    const dx = backend.alloc(x.size);
     if (dy.length > 0) backend.avgPool2dBackward(g, dy, dx);
     return [dx];
   });
 }
 
 function runMaxPool(p: PoolPlan): Tensor {
-  if (p.out.size > 0) p.backend.maxPool2dForward(p.g, p.x.data, p.out.data, p.argmax);
+  if (p.out.size > 0) p.backend.maxPool2dForward(p.g, p.x.storage, p.out.storage, p.argmax);
   return finishMaxPool2d(p);
 }
 
 function runAvgPool(p: PoolPlan): Tensor {
-  if (p.out.size > 0) p.backend.avgPool2dForward(p.g, p.x.data, p.out.data);
+  if (p.out.size > 0) p.backend.avgPool2dForward(p.g, p.x.storage, p.out.storage);
   return finishAvgPool2d(p);
 }
 

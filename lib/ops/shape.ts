@@ -3,10 +3,11 @@
 import { record, needsGrad } from '../autograd.js';
 import { checkInt, checkTensor } from '../check.js';
 import { describe, formatShape, normalizeAxis } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { shareStorage, Tensor } from '../tensor.js';
 
 function view(op: string, x: Tensor, shape: readonly number[]): Tensor {
-  const out = new Tensor(x.data, shape);
+  x.checkLive(op);
+  const out = new Tensor(shareStorage(x.storage), shape);
   return record(out, needsGrad(x), op, [x], (dy) => [dy]);
 }
 

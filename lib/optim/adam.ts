@@ -8,6 +8,7 @@
 import { checkBoolean, checkOptions } from '../check.js';
 import { describe } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import type { AnyBackend, Storage } from '../backend/types.js';
 import { Optimizer, type ParamState } from './optimizer.js';
 import { numberOption } from './options.js';
 
@@ -41,22 +42,12 @@ abstract class AdamBase extends Optimizer {
     return this.amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'];
   }
 
-  protected updateParam(p: Float32Array, grad: Float32Array, state: ParamState): void {
-    const { lr, eps, amsgrad } = this;
-    const [beta1, beta2] = this.betas;
+  protected updateParam(be: AnyBackend, p: Storage, grad: Storage, state: ParamState): void {
     const { expAvg, expAvgSq, maxExpAvgSq } = state.buffers;
-    const stepSize = lr / (1 - beta1 ** state.step);
-    const sqrtBiasCorrection2 = Math.sqrt(1 - beta2 ** state.step);
-    const decay = this.decoupled ? 1 - lr * this.weightDecay : 1;
-    const l2 = this.decoupled ? 0 : this.weightDecay;
-    for (let i = 0; i < p.length; i++) {
-      const w = p[i] * decay;
-      const g = grad[i] + l2 * w;
-      const m = (expAvg[i] = beta1 * expAvg[i] + (1 - beta1) * g);
-      let v = (expAvgSq[i] = beta2 * expAvgSq[i] + (1 - beta2) * g * g);
-      if (amsgrad) v = maxExpAvgSq[i] = Math.max(maxExpAvgSq[i], v);
-      p[i] = w - (stepSize * m) / (Math.sqrt(v) / sqrtBiasCorrection2 + eps);
-    }
+    const [beta1, beta2] = this.betas;
+    be.adamStep(p, grad, expAvg, expAvgSq, this.amsgrad ? maxExpAvgSq : null, {
+      lr: this.lr, beta1, beta2, eps: this.eps, weightDecay: this.weightDecay, decoupled: this.decoupled, step: state.step,
+    });
   }
 }
 

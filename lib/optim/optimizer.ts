@@ -1,16 +1,18 @@
 // The base every optimizer shares: the parameter list, a mutable lr, per-parameter state
-// (a step count and Float32Array buffers allocated on a parameter's first update), skipping
+// (a step count and buffers on the parameter's device, allocated on its first update), skipping
 // parameters without a gradient, zeroGrad, and state dicts. Subclasses supply only the
 // names of their buffers and the fused update of one parameter.
 import { checkTensor } from '../check.js';
 import { describe, formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { backendForDevice } from '../backend/registry.js';
+import type { AnyBackend, Storage } from '../backend/types.js';
 import { numberOption } from './options.js';
 
 /** One parameter's state: how many updates it has had, and its named buffers (p.size each). */
 export interface ParamState {
   step: number;
-  buffers: Record<string, Float32Array>;
+  buffers: Record<string, Storage>;
 }
 
 /** A checkpointable copy of an optimizer's state: plain numbers and arrays (JSON-safe). */
@@ -48,9 +50,13 @@ export abstract class Optimizer {
       if (p.grad.size !== p.size) {
         throw new RangeError(`${this.name}.step: params[${i}] has shape ${formatShape(p.shape)} but its grad has shape ${formatShape(p.grad.shape)}`);
       }
-      const s = (this.state[i] ??= { step: 0, buffers: this.allocateBuffers(p.size) });
+      if (p.grad.device !== p.device) {
+        throw new TypeError(`${this.name}.step: params[${i}] is on ${p.device} but its grad is on ${p.grad.device}`);
+      }
+      const be = backendForDevice(p.device);
+      const s = (this.state[i] ??= { step: 0, buffers: this.allocateBuffers(be, p.size) });
       s.step += 1;
-      this.updateParam(p.data, p.grad.data, s);
+      this.updateParam(be, p.storage, p.grad.storage, s);
     });
   }
 
@@ -64,7 +70,7 @@ export abstract class Optimizer {
       lr: this.lr,
       state: this.state.map((s) => s && {
         step: s.step,
-        buffers: Object.fromEntries(Object.entries(s.buffers).map(([k, b]) => [k, Array.from(b)])),
+        buffers: Object.fromEntries(Object.entries(s.buffers).map(([k, b]) => [k, Array.from(backendForDevice(deviceOf(b)).toHost(b))])),
       }),
     };
   }
@@ -89,13 +95,14 @@ export abstract class Optimizer {
       if (have !== [...names].sort().join(', ')) {
         throw new RangeError(`${op}: state[${i}] has buffers [${have}] but this optimizer's options need [${names.join(', ')}]`);
       }
-      const buffers: Record<string, Float32Array> = {};
+      const be = backendForDevice(this.params[i].device);
+      const buffers: Record<string, Storage> = {};
       for (const name of names) {
         const values = s.buffers[name];
         if (!Array.isArray(values) || values.length !== this.params[i].size) {
           throw new RangeError(`${op}: state[${i}].buffers.${name} must be an array of ${this.params[i].size} numbers (params[${i}] is ${formatShape(this.params[i].shape)}), got ${describe(values)}`);
         }
-        buffers[name] = Float32Array.from(values);
+        buffers[name] = be.fromHost(Float32Array.from(values));
       }
       return { step: s.step, buffers };
     });
@@ -106,11 +113,11 @@ export abstract class Optimizer {
   /** The buffers each parameter's state holds, for these options. */
   protected abstract bufferNames(): readonly string[];
 
-  /** One fused pass over a parameter; state.step already counts this update. */
-  protected abstract updateParam(param: Float32Array, grad: Float32Array, state: ParamState): void;
+  /** One fused pass over a parameter on its backend; state.step already counts this update. */
+  protected abstract updateParam(be: AnyBackend, param: Storage, grad: Storage, state: ParamState): void;
 
-  private allocateBuffers(size: number): Record<string, Float32Array> {
-    return Object.fromEntries(this.bufferNames().map((name) => [name, new Float32Array(size)]));
+  private allocateBuffers(be: AnyBackend, size: number): Record<string, Storage> {
+    return Object.fromEntries(this.bufferNames().map((name) => [name, be.alloc(size)]));
   }
 }
 
@@ -135,4 +142,8 @@ function checkParams(op: string, params: Iterable<Tensor>): Tensor[] {
     firstIndex.set(p, i);
   });
   return list;
+}
+
+function deviceOf(storage: Storage): 'cpu' | 'cuda' {
+  return storage instanceof Float32Array ? 'cpu' : 'cuda';
 }

@@ -7,6 +7,7 @@
 //   else:         p -= lr * g / denom
 import { checkBoolean, checkOptions } from '../check.js';
 import type { Tensor } from '../tensor.js';
+import type { AnyBackend, Storage } from '../backend/types.js';
 import { Optimizer, type ParamState } from './optimizer.js';
 import { numberOption } from './options.js';
 
@@ -42,20 +43,10 @@ export class RMSprop extends Optimizer {
     return ['squareAvg', ...(this.momentum > 0 ? ['momentumBuffer'] : []), ...(this.centered ? ['gradAvg'] : [])];
   }
 
-  protected updateParam(p: Float32Array, grad: Float32Array, state: ParamState): void {
+  protected updateParam(be: AnyBackend, p: Storage, grad: Storage, state: ParamState): void {
     const { lr, alpha, eps, weightDecay, momentum, centered } = this;
     const { squareAvg, momentumBuffer, gradAvg } = state.buffers;
-    for (let i = 0; i < p.length; i++) {
-      const g = grad[i] + weightDecay * p[i];
-      const v = (squareAvg[i] = alpha * squareAvg[i] + (1 - alpha) * g * g);
-      let variance = v;
-      if (centered) {
-        const a = (gradAvg[i] = alpha * gradAvg[i] + (1 - alpha) * g);
-        variance = v - a * a;
-      }
-      const scaled = g / (Math.sqrt(variance) + eps);
-      if (momentum > 0) p[i] -= lr * (momentumBuffer[i] = momentum * momentumBuffer[i] + scaled);
-      else p[i] -= lr * scaled;
-    }
+    be.rmspropStep(p, grad, squareAvg, momentum > 0 ? momentumBuffer : null, centered ? gradAvg : null,
+      { lr, alpha, eps, weightDecay, momentum });
   }
 }

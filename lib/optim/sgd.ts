@@ -6,6 +6,7 @@
 //   p -= lr * d
 import { checkBoolean, checkOptions } from '../check.js';
 import type { Tensor } from '../tensor.js';
+import type { AnyBackend, Storage } from '../backend/types.js';
 import { Optimizer, type ParamState } from './optimizer.js';
 import { numberOption } from './options.js';
 
@@ -40,20 +41,9 @@ export class SGD extends Optimizer {
     return this.momentum !== 0 ? ['momentumBuffer'] : [];
   }
 
-  protected updateParam(p: Float32Array, grad: Float32Array, state: ParamState): void {
-    const { lr, momentum, weightDecay, nesterov } = this;
-    if (momentum === 0) {
-      for (let i = 0; i < p.length; i++) p[i] -= lr * (grad[i] + weightDecay * p[i]);
-      return;
-    }
-    const buf = state.buffers.momentumBuffer;
-    const gradScale = state.step === 1 ? 1 : 1 - this.dampening; // the first buffer is the gradient itself
-    const bufScale = state.step === 1 ? 0 : momentum;
-    for (let i = 0; i < p.length; i++) {
-      const g = grad[i] + weightDecay * p[i];
-      const b = bufScale * buf[i] + gradScale * g;
-      buf[i] = b;
-      p[i] -= lr * (nesterov ? g + momentum * b : b);
-    }
+  protected updateParam(be: AnyBackend, p: Storage, grad: Storage, state: ParamState): void {
+    const { lr, momentum, dampening, weightDecay, nesterov } = this;
+    be.sgdStep(p, grad, momentum !== 0 ? state.buffers.momentumBuffer : null,
+      { lr, momentum, dampening, weightDecay, nesterov, first: state.step === 1 });
   }
 }

@@ -66,13 +66,13 @@ export function checkLossValue(op: string, loss: unknown): Tensor {
   return loss;
 }
 
-/** Correct predictions in a batch: argmax over each row of the [N, C] output, read straight from its buffer. */
+/** Correct predictions in a batch: argmax over each row of the [N, C] output (read from its buffer on the cpu, copied from a GPU). */
 export function countCorrect(op: string, output: Tensor, labels: Int32Array): number {
   if (output.ndim !== 2 || output.shape[0] !== labels.length || output.shape[1] < 1) {
     throw new RangeError(`${op}: the accuracy metric needs an output of shape [batch, classes] with batch ${labels.length}, got ${formatShape(output.shape)}`);
   }
   const c = output.shape[1];
-  const data = output.data;
+  const data = output.device === 'cpu' ? output.data : output.toArray();
   let correct = 0;
   for (let i = 0, row = 0; i < labels.length; i++, row += c) {
     let best = 0;
@@ -102,4 +102,10 @@ export function restoreModes(modes: Array<[Module, boolean]>): void {
 /** Lets timers and I/O run: awaited between batches so a server stays responsive while training. */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** x on the model's device (a copy when the model lives on a GPU and the batch on the host). */
+export function onModelDevice(model: Module, x: Tensor): Tensor {
+  const device = model.device;
+  return x.device === device ? x : x.to(device);
 }

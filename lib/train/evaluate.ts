@@ -2,6 +2,7 @@
 // both run the model in eval mode under noGrad, yield to the event loop between batches, and
 // put every module's mode back as they found it.
 import { noGrad } from '../autograd.js';
+import { backendForDevice } from '../backend/registry.js';
 import { checkBoolean, checkInt, checkOptions, checkTensor } from '../check.js';
 import type { DataLoader } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
@@ -12,6 +13,7 @@ import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import {
   checkLoss, checkLossValue, checkMetrics, checkModel, countCorrect, restoreModes, saveModes, toLoader, yieldToEventLoop,
+  onModelDevice,
 } from './common.js';
 import type { DataSource, EvaluateOptions, EvaluateResult, LossFunction, PredictOptions } from './types.js';
 
@@ -26,8 +28,8 @@ export async function runEvaluation(op: string, model: Module, loader: DataLoade
   for (const { x, y } of loader) {
     if (!first) await yieldToEventLoop();
     first = false;
-    const out = model.forward(x);
-    lossSum += checkLossValue(op, loss(out, y)).data[0] * y.length;
+    const out = model.forward(onModelDevice(model, x));
+    lossSum += checkLossValue(op, loss(out, y)).item() * y.length;
     if (accuracy) correct += countCorrect(op, out, y);
     samples += y.length;
   }
@@ -90,7 +92,8 @@ export async function predict(model: Module, x: Tensor, options: PredictOptions 
       if (start > 0) await yieldToEventLoop();
       const end = Math.min(start + batchSize, n);
       // A view of the rows, not a copy.
-      const batch = start === 0 && end === n ? x : new Tensor(x.data.subarray(start * rowSize, end * rowSize), [end - start, ...rowShape]);
+      const rows = start === 0 && end === n ? x : new Tensor(viewRows(x, start * rowSize, (end - start) * rowSize), [end - start, ...rowShape]);
+      const batch = onModelDevice(model, rows);
       let y = model.forward(batch);
       if (y.ndim < 1 || y.shape[0] !== end - start) {
         throw new RangeError(`${op}: the model's output for a batch of ${end - start} must have ${end - start} rows, got shape ${formatShape(y.shape)}`);
@@ -102,13 +105,18 @@ export async function predict(model: Module, x: Tensor, options: PredictOptions 
       if (out === null) {
         outShape = [n, ...y.shape.slice(1)];
         outRow = y.size / (end - start);
-        if (end === n) return y; // one batch: its output is the answer
+        if (end === n) return y.device === 'cpu' ? y : y.to('cpu'); // one batch: its output is the answer
         out = new Float32Array(n * outRow);
       } else if (y.size !== (end - start) * outRow) {
         throw new RangeError(`${op}: the model's output rows changed shape between batches (${formatShape(outShape.slice(1))} then ${formatShape(y.shape.slice(1))})`);
       }
-      out.set(y.data, start * outRow);
+      out.set(y.device === 'cpu' ? y.data : await y.toArrayAsync(), start * outRow);
     }
     return new Tensor(out!, outShape);
   });
+}
+
+/** Elements [offset, offset + length) of x's storage, shared (no copy). */
+function viewRows(x: Tensor, offset: number, length: number) {
+  return backendForDevice(x.device).view(x.storage, offset, length);
 }

@@ -4,6 +4,7 @@
 // onEpochEnd, checkpoint. Metrics are accumulated in plain numbers: the loop itself allocates
 // nothing per batch beyond what the ops do.
 import { existsSync } from 'node:fs';
+import { backendForDevice } from '../backend/registry.js';
 import { checkBoolean, checkFiniteNumber, checkInt, checkOptions } from '../check.js';
 import type { DataLoader } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
@@ -14,6 +15,7 @@ import { describe } from '../shape.js';
 import { loadCheckpoint, saveCheckpoint, type EarlyStoppingState } from './checkpoint.js';
 import {
   checkLoss, checkLossValue, checkMetrics, checkModel, countCorrect, restoreModes, saveModes, toLoader, yieldToEventLoop,
+  onModelDevice,
 } from './common.js';
 import { inEvalMode, runEvaluation } from './evaluate.js';
 import { createProgress } from './progress.js';
@@ -105,8 +107,8 @@ function copyWeights(model: Module, into: Record<string, Float32Array> | null): 
   const out = into ?? {};
   for (const [name, t] of Object.entries(model.stateDict())) {
     const buf = out[name];
-    if (buf && buf.length === t.size) buf.set(t.data);
-    else out[name] = t.data.slice();
+    if (buf && buf.length === t.size) buf.set(t.device === 'cpu' ? t.data : t.toArray());
+    else out[name] = t.toArray();
   }
   return out;
 }
@@ -196,13 +198,13 @@ export async function fit(model: Module, trainSet: DataSource, options: FitOptio
       let batch = 0;
       const start = performance.now();
       for (const { x, y } of loader) {
-        const out = model.forward(x);
+        const out = model.forward(onModelDevice(model, x));
         const l = checkLossValue(op, loss(out, y));
         optimizer.zeroGrad();
         l.backward();
         optimizer.step();
         batch++;
-        lossSum += l.data[0] * y.length;
+        lossSum += l.item() * y.length;
         if (accuracy) correct += countCorrect(op, out, y);
         samples += y.length;
         const elapsed = (performance.now() - start) / 1000;
@@ -250,7 +252,10 @@ export async function fit(model: Module, trainSet: DataSource, options: FitOptio
     }
     if (monitor.restoreBestWeights && bestWeights && es.bestEpoch !== history.epochs.at(-1)?.epoch) {
       const own = model.stateDict();
-      for (const [name, data] of Object.entries(bestWeights)) own[name]?.data.set(data);
+      for (const [name, data] of Object.entries(bestWeights)) {
+        const t = own[name];
+        if (t) backendForDevice(t.device).copyFromHost(data, t.storage);
+      }
     }
   } finally {
     progress.close();

@@ -1,6 +1,7 @@
 // The js backend: plain loops in TypeScript. It is the reference the native and CUDA kernels
 // are tested against, and the fallback when the addon cannot load.
 import type { Backend } from '../types.js';
+import { hostBackend, type HostKernels } from '../host.js';
 import { gemm } from './gemm.js';
 import { conv2dForward, conv2dBackward } from './conv.js';
 import { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward } from './pool.js';
@@ -15,9 +16,7 @@ import {
 import { batchNorm2dStats, batchNorm2dForward, batchNorm2dBackward } from './batchnorm.js';
 import { dropout } from './dropout.js';
 
-export const jsBackend: Backend = {
-  name: 'js',
-
+export const jsKernels: HostKernels = {
   gemm,
   conv2dForward,
   conv2dBackward,
@@ -62,3 +61,5 @@ export const jsBackend: Backend = {
   async conv2dForwardAsync(g, x, w, bias, y) { conv2dForward(g, x, w, bias, y); },
   async maxPool2dForwardAsync(g, x, y, argmax) { maxPool2dForward(g, x, y, argmax); },
 };
+
+export const jsBackend: Backend = hostBackend('js', jsKernels);

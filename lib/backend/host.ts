@@ -1,0 +1,165 @@
+// What the two host backends (js and cpu) share: storage is plain typed arrays, so the
+// storage functions are identities and subarrays; the elementwise helpers and optimizer
+// updates are single loops; and their loss kernels return sums, which the adapters here turn
+// into the contract's total[0]. Each host backend supplies only its own kernels (HostKernels).
+import type {
+  AdamStepOptions, Backend, BackendName, RmspropStepOptions, SgdStepOptions,
+} from './types.js';
+
+type Shared = 'name' | 'device' | 'alloc' | 'fromHost' | 'toHost' | 'toHostAsync' | 'copyFromHost' | 'view'
+  | 'int32FromHost' | 'allocInt32' | 'uint8FromHost' | 'copy' | 'fill' | 'axpy' | 'scale' | 'broadcast2d' | 'reduce2d'
+  | 'sgdStep' | 'adamStep' | 'rmspropStep' | 'batchNorm2dTrainStats' | 'batchNorm2dEvalStats'
+  | 'crossEntropy' | 'crossEntropyBackward' | 'crossEntropySoft' | 'nllLoss' | 'mseLoss' | 'bceWithLogits';
+
+/** The kernels a host backend brings: the contract's, with the losses returning their sums. */
+export interface HostKernels extends Omit<Backend, Shared> {
+  /** Returns the mean loss over the n rows. */
+  crossEntropy(logits: Float32Array, labels: Int32Array, n: number, c: number, probs: Float32Array): number;
+  crossEntropyBackward(probs: Float32Array, labels: Int32Array, n: number, c: number, scale: number, dlogits: Float32Array): void;
+  crossEntropySoft(logits: Float32Array, target: Float32Array, n: number, c: number, probs: Float32Array, losses: Float32Array | null): number;
+  nllLoss(logProbs: Float32Array, labels: Int32Array, n: number, c: number, losses: Float32Array | null): number;
+  mseLoss(input: Float32Array, target: Float32Array, losses: Float32Array | null): number;
+  bceWithLogits(logits: Float32Array, target: Float32Array, posWeight: Float32Array | null, losses: Float32Array | null): number;
+  /** Each channel's mean and biased variance. */
+  batchNorm2dStats(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, variance: Float32Array): void;
+}
+
+function writeTotal(total: Float32Array | null, sum: number, scale: number): void {
+  if (total) total[0] = sum * scale;
+}
+
+export function hostBackend(name: BackendName, k: HostKernels): Backend {
+  return {
+    ...k,
+    name,
+    device: 'cpu',
+
+    alloc: (n) => new Float32Array(n),
+    fromHost: (values) => values,
+    toHost: (x) => x,
+    toHostAsync: async (x) => x,
+    copyFromHost: (values, x) => x.set(values),
+    view: (x, offset, length) => x.subarray(offset, offset + length),
+    int32FromHost: (values) => values,
+    allocInt32: (n) => new Int32Array(n),
+    uint8FromHost: (values) => values,
+
+    copy: (src, dst) => dst.set(src),
+    fill: (x, value) => x.fill(value),
+    axpy(alpha, x, y) {
+      for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
+    },
+    scale(x, alpha) {
+      for (let i = 0; i < x.length; i++) x[i] *= alpha;
+    },
+    broadcast2d(c, rows, cols, m, n, y) {
+      for (let i = 0; i < m; i++) {
+        const src = (rows === 1 ? 0 : i) * cols;
+        const row = y.subarray(i * n, (i + 1) * n);
+        if (cols === 1) row.fill(c[src]);
+        else row.set(c.subarray(src, src + n));
+      }
+    },
+    reduce2d(dy, rows, cols, m, n, beta, dc) {
+      dc.fill(0);
+      for (let i = 0; i < m; i++) {
+        const ci = (rows === 1 ? 0 : i) * cols;
+        for (let j = 0; j < n; j++) dc[ci + (cols === 1 ? 0 : j)] += dy[i * n + j];
+      }
+      if (beta !== 1) for (let i = 0; i < dc.length; i++) dc[i] *= beta;
+    },
+
+    crossEntropy(logits, labels, n, c, probs, total, scale) {
+      writeTotal(total, k.crossEntropy(logits, labels, n, c, probs) * n, scale);
+    },
+    crossEntropyBackward(probs, labels, n, c, dy, scale, dlogits) {
+      k.crossEntropyBackward(probs, labels, n, c, dy[0] * scale, dlogits);
+    },
+    crossEntropySoft(logits, target, n, c, probs, losses, total, scale) {
+      writeTotal(total, k.crossEntropySoft(logits, target, n, c, probs, losses), scale);
+    },
+    nllLoss(logProbs, labels, n, c, losses, total, scale) {
+      writeTotal(total, k.nllLoss(logProbs, labels, n, c, losses), scale);
+    },
+    mseLoss(input, target, losses, total, scale) {
+      writeTotal(total, k.mseLoss(input, target, losses), scale);
+    },
+    bceWithLogits(logits, target, posWeight, losses, total, scale) {
+      writeTotal(total, k.bceWithLogits(logits, target, posWeight, losses), scale);
+    },
+
+    batchNorm2dTrainStats(x, n, c, hw, eps, momentum, mean, invStd, runningMean, runningVar) {
+      const variance = new Float32Array(c);
+      k.batchNorm2dStats(x, n, c, hw, mean, variance);
+      const unbiased = (n * hw) / (n * hw - 1);
+      for (let ch = 0; ch < c; ch++) {
+        invStd[ch] = 1 / Math.sqrt(variance[ch] + eps);
+        if (runningMean && runningVar) {
+          runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * mean[ch];
+          runningVar[ch] = (1 - momentum) * runningVar[ch] + momentum * variance[ch] * unbiased;
+        }
+      }
+    },
+    batchNorm2dEvalStats(c, runningMean, runningVar, eps, mean, invStd) {
+      for (let ch = 0; ch < c; ch++) {
+        mean[ch] = runningMean[ch];
+        invStd[ch] = 1 / Math.sqrt(runningVar[ch] + eps);
+      }
+    },
+
+    sgdStep,
+    adamStep,
+    rmspropStep,
+  };
+}
+
+// buf = g on the first step, else momentum * buf + (1 - dampening) * g; p -= lr * (nesterov ? g + momentum * buf : buf).
+function sgdStep(p: Float32Array, grad: Float32Array, buf: Float32Array | null, o: SgdStepOptions): void {
+  const { lr, momentum, weightDecay, nesterov } = o;
+  if (momentum === 0 || !buf) {
+    for (let i = 0; i < p.length; i++) p[i] -= lr * (grad[i] + weightDecay * p[i]);
+    return;
+  }
+  const gradScale = o.first ? 1 : 1 - o.dampening; // the first buffer is the gradient itself
+  const bufScale = o.first ? 0 : momentum;
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i] + weightDecay * p[i];
+    const b = bufScale * buf[i] + gradScale * g;
+    buf[i] = b;
+    p[i] -= lr * (nesterov ? g + momentum * b : b);
+  }
+}
+
+function adamStep(p: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array,
+  maxExpAvgSq: Float32Array | null, o: AdamStepOptions): void {
+  const { lr, beta1, beta2, eps } = o;
+  const stepSize = lr / (1 - beta1 ** o.step);
+  const sqrtBiasCorrection2 = Math.sqrt(1 - beta2 ** o.step);
+  const decay = o.decoupled ? 1 - lr * o.weightDecay : 1;
+  const l2 = o.decoupled ? 0 : o.weightDecay;
+  for (let i = 0; i < p.length; i++) {
+    const w = p[i] * decay;
+    const g = grad[i] + l2 * w;
+    const m = (expAvg[i] = beta1 * expAvg[i] + (1 - beta1) * g);
+    let v = (expAvgSq[i] = beta2 * expAvgSq[i] + (1 - beta2) * g * g);
+    if (maxExpAvgSq) v = maxExpAvgSq[i] = Math.max(maxExpAvgSq[i], v);
+    p[i] = w - (stepSize * m) / (Math.sqrt(v) / sqrtBiasCorrection2 + eps);
+  }
+}
+
+function rmspropStep(p: Float32Array, grad: Float32Array, squareAvg: Float32Array, momentumBuffer: Float32Array | null,
+  gradAvg: Float32Array | null, o: RmspropStepOptions): void {
+  const { lr, alpha, eps, weightDecay, momentum } = o;
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i] + weightDecay * p[i];
+    const v = (squareAvg[i] = alpha * squareAvg[i] + (1 - alpha) * g * g);
+    let variance = v;
+    if (gradAvg) {
+      const a = (gradAvg[i] = alpha * gradAvg[i] + (1 - alpha) * g);
+      variance = v - a * a;
+    }
+    const scaled = g / (Math.sqrt(variance) + eps);
+    if (momentum > 0 && momentumBuffer) p[i] -= lr * (momentumBuffer[i] = momentum * momentumBuffer[i] + scaled);
+    else p[i] -= lr * scaled;
+  }
+}
