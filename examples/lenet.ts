@@ -226,10 +226,11 @@ say(`\nTest accuracy: ${(100 * testAccuracy).toFixed(2)}% (${Math.round(testAccu
 /** The planes of a [1, C, H, W] tensor as images, one per channel. */
 function planeImages(t: Tensor, scale: number, signed: boolean): RgbaImage[] {
   const [, c, h, w] = t.shape as [number, number, number, number];
+  const values = t.toArray(); // a host copy, wherever the model runs
   let m = 0;
-  for (const v of t.data) m = Math.max(m, Math.abs(v));
+  for (const v of values) m = Math.max(m, Math.abs(v));
   return Array.from({ length: c }, (_, k) => {
-    const plane = t.data.subarray(k * h * w, (k + 1) * h * w);
+    const plane = values.subarray(k * h * w, (k + 1) * h * w);
     // One scale for all the maps of a stage, so they compare.
     return signed ? diverging(plane, w, h, { scale, min: -m || -1, max: m || 1 }) : grayImage(plane, w, h, { scale, min: 0, max: m || 1 });
   });
@@ -245,7 +246,7 @@ const out = (name: string): string => {
 // The learned conv1 filters: 6 5x5 kernels, blue negative, red positive, one shared scale.
 const conv1 = model[0] as nn.Conv2d;
 const filters = conv1.weight;
-writePng(out('conv1-filters.png'), imageGrid(planeImages(new Tensor(filters.data, [1, 6, 5, 5]), 16, true), { cols: 6, pad: 6, background: [160, 160, 160] }));
+writePng(out('conv1-filters.png'), imageGrid(planeImages(new Tensor(filters.toArray(), [1, 6, 5, 5]), 16, true), { cols: 6, pad: 6, background: [160, 160, 160] }));
 
 // One test digit through every stage (after ReLU for the conv layers, as the pooling sees them).
 const digit = new Tensor(testSet.images.data.subarray(0, 32 * 32).slice(), [1, 1, 32, 32]);
@@ -253,7 +254,7 @@ const digitLabel = testSet.labels[0]!;
 model.eval();
 const stages = noGrad(() => {
   const s: Record<string, Tensor> = {};
-  let h = digit;
+  let h = digit.to(model.device);
   for (let i = 0; i < 6; i++) {
     h = (model[i] as nn.Module).forward(h);
     if (i === 1) s.conv1 = h;

@@ -1,0 +1,121 @@
+// convkit::cuda::conv2d_forward / conv2d_backward against the CPU core on the same inputs:
+// batch 1 and 64, odd sizes, strides 2 and 3, asymmetric padding, dilation 2, groups 2 and
+// depthwise, 1x1 (direct and through im2col), LeNet's layers, the 64->64 3x3 56x56 layer,
+// and a batch whose workspace needs several chunks. Outputs start as NaN, so every element
+// must be written; every combination of wanted gradients is checked. With TF32 on (sm_80+),
+// one layer is checked again with a looser tolerance.
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "convkit/conv.h"
+#include "convkit_cuda/kernels.h"
+#include "cuda_test_util.h"
+
+using convkit::ConvShape;
+
+namespace {
+
+ConvShape make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t sh = 1,
+               int64_t sw = 1, int64_t pt = 0, int64_t pl = 0, int64_t pb = 0, int64_t pr = 0, int64_t dh = 1,
+               int64_t dw = 1, int64_t g = 1) {
+  ConvShape s{n, c, h, w, o, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, g, 0, 0};
+  s.oh = convkit::conv_output_size(h, kh, sh, pt, pb, dh);
+  s.ow = convkit::conv_output_size(w, kw, sw, pl, pr, dw);
+  return s;
+}
+
+std::string describe(const ConvShape& s) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "n%lld c%lld %lldx%lld o%lld k%lldx%lld s%lldx%lld pad(%lld,%lld,%lld,%lld) d%lldx%lld g%lld",
+                (long long)s.n, (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.o, (long long)s.kh,
+                (long long)s.kw, (long long)s.stride_h, (long long)s.stride_w, (long long)s.pad_top,
+                (long long)s.pad_left, (long long)s.pad_bottom, (long long)s.pad_right, (long long)s.dilation_h,
+                (long long)s.dilation_w, (long long)s.groups);
+  return buf;
+}
+
+std::vector<float> nans(size_t n) { return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN()); }
+
+void check_shape(const ConvShape& s, std::mt19937& rng, bool with_bias, bool tf32) {
+  const size_t xs = size_t(s.n * s.c * s.h * s.w), ws = size_t(s.o * (s.c / s.groups) * s.kh * s.kw),
+               ys = size_t(s.n * s.o * s.oh * s.ow);
+  const auto x = test::random_vector(xs, rng), w = test::random_vector(ws, rng),
+             b = test::random_vector(size_t(s.o), rng), dy = test::random_vector(ys, rng);
+  std::vector<float> y_ref(ys), dx_ref(xs), dw_ref(ws), db_ref(size_t(s.o));
+  convkit::conv2d_forward(s, x.data(), w.data(), with_bias ? b.data() : nullptr, y_ref.data());
+  convkit::conv2d_backward(s, x.data(), w.data(), dy.data(), dx_ref.data(), dw_ref.data(), db_ref.data());
+
+  // Sums of products of values <= 1: errors grow with the square root of the terms summed.
+  const double k_terms = double(s.c / s.groups * s.kh * s.kw), n_terms = double(s.n * s.oh * s.ow);
+  const double f = tf32 ? 2e-3 : 2e-4, rtol = tf32 ? 1e-2 : 1e-4;
+  const double tol = f * (1 + std::sqrt(k_terms)), tol_dx = f * (1 + std::sqrt(double(s.o / s.groups * s.kh * s.kw)));
+  const double tol_w = f * (1 + std::sqrt(n_terms)), tol_b = 2e-4 * (1 + std::sqrt(n_terms));
+  const std::string name = describe(s) + (with_bias ? " bias" : "") + (tf32 ? " tf32" : "");
+
+  test::DeviceVector<float> dev_x(x), dev_w(w), dev_b(b), dev_dy(dy);
+  {
+    test::DeviceVector<float> y(nans(ys));
+    convkit::cuda::conv2d_forward(s, dev_x.get(), dev_w.get(), with_bias ? dev_b.get() : nullptr, y.get());
+    test::expect_close(("forward " + name).c_str(), y.to_host(), y_ref, tol, rtol);
+  }
+  // Every combination of wanted gradients; each given one is overwritten, and the operands a
+  // combination does not need are passed as null.
+  for (int mask = 1; mask < 8; ++mask) {
+    const bool want_dx = mask & 1, want_dw = mask & 2, want_db = mask & 4;
+    test::DeviceVector<float> dx(nans(xs)), dw(nans(ws)), db(nans(size_t(s.o)));
+    convkit::cuda::conv2d_backward(s, want_dw ? dev_x.get() : nullptr, want_dx ? dev_w.get() : nullptr, dev_dy.get(),
+                                   want_dx ? dx.get() : nullptr, want_dw ? dw.get() : nullptr,
+                                   want_db ? db.get() : nullptr);
+    const std::string what = " [mask " + std::to_string(mask) + "] " + name;
+    if (want_dx) test::expect_close(("dx" + what).c_str(), dx.to_host(), dx_ref, tol_dx, rtol);
+    if (want_dw) test::expect_close(("dw" + what).c_str(), dw.to_host(), dw_ref, tol_w, rtol);
+    if (want_db) test::expect_close(("db" + what).c_str(), db.to_host(), db_ref, tol_b, 1e-4);
+  }
+}
+
+}  // namespace
+
+int main() {
+  if (!test::cuda_usable("test_cuda_conv")) return test::kSkipped;
+  std::mt19937 rng(1234);
+  const ConvShape shapes[] = {
+      make(1, 1, 5, 5, 1, 3, 3),
+      make(2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1),
+      make(64, 3, 9, 9, 5, 3, 3, 2, 2, 1, 1, 1, 1),            // batch 64, stride 2
+      make(3, 5, 11, 7, 6, 3, 2, 1, 1, 0, 1, 2, 0),            // odd sizes, asymmetric padding
+      make(2, 4, 13, 10, 3, 3, 3, 3, 3, 1, 1, 1, 1),           // stride 3
+      make(3, 4, 9, 7, 6, 3, 2, 2, 1, 1, 0, 2, 1),             // asymmetric padding and stride
+      make(8, 4, 10, 10, 6, 3, 3, 1, 2, 2, 2, 2, 2, 2, 2),     // dilation 2
+      make(2, 3, 5, 9, 2, 2, 3, 3, 4, 0, 1, 0, 0, 1, 3),       // odd strides / dilation
+      make(5, 6, 11, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2),   // groups 2
+      make(4, 6, 7, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6),    // depthwise
+      make(2, 4, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),  // depthwise, multiplier 2
+      make(4, 8, 6, 5, 12, 1, 1),                               // 1x1: direct batched GEMM
+      make(2, 8, 33, 33, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2),  // 1x1 with groups
+      make(3, 5, 7, 8, 3, 1, 1, 2, 2),                          // 1x1 stride 2: im2col
+      make(2, 3, 7, 7, 2, 1, 1, 1, 1, 1, 0, 0, 1),             // 1x1 padded
+      make(1, 2, 6, 6, 3, 6, 6),                                // kernel = input
+      make(2, 2, 4, 6, 3, 5, 3, 1, 1, 2, 1, 2, 1),             // padding rows above and below
+      make(1, 1, 32, 32, 6, 5, 5),                              // LeNet conv1, batch 1
+      make(1, 6, 14, 14, 16, 5, 5),                             // LeNet conv2, batch 1
+      make(64, 1, 32, 32, 6, 5, 5),                             // LeNet conv1, batch 64
+      make(64, 6, 14, 14, 16, 5, 5),                            // LeNet conv2, batch 64
+      make(2, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1),         // the ResNet layer, split-k dW
+      make(40, 256, 32, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1),        // workspace of two chunks
+  };
+  int i = 0;
+  for (const ConvShape& s : shapes) check_shape(s, rng, i++ % 2 == 0, false);
+  if (convkit::cuda::probe().cc_major >= 8) {
+    convkit::cuda::set_tf32(true);
+    check_shape(make(2, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1), rng, true, true);
+    check_shape(make(5, 6, 11, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2), rng, false, true);
+    convkit::cuda::set_tf32(false);
+  }
+  convkit::cuda::synchronize();
+  return test::finish("test_cuda_conv");
+}
