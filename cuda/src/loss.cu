@@ -8,6 +8,7 @@
 #include <string>
 
 #include "convkit/error.h"
+#include "convkit/loss.h"
 #include "convkit_cuda/kernels.h"
 #include "launch.cuh"
 #include "reduce.cuh"
@@ -279,30 +280,6 @@ void check_labels(const char* op, const int32_t* labels, int64_t n, int64_t c) {
   if (n > 0 && !labels) throw_type(std::string(op) + ": labels must not be null");
 }
 
-void check_rows(const char* op, int64_t n, int64_t c) {
-  if (n < 0 || c <= 0)
-    throw_range(std::string(op) + ": input must be [n, c] with n >= 0 and c >= 1, got [" + std::to_string(n) + ", " +
-                std::to_string(c) + "]");
-}
-
-void check_count(const char* op, int64_t count) {
-  if (count < 0) throw_range(std::string(op) + ": count must be >= 0, got " + std::to_string(count));
-}
-
-void check_dy(const char* op, const float* dy, int64_t dy_len, int64_t items) {
-  if (items > 0 && !dy) throw_type(std::string(op) + ": dy must not be null");
-  if (dy_len != 1 && dy_len != items)
-    throw_range(std::string(op) + ": dy has " + std::to_string(dy_len) + " elements, expected 1 or " +
-                std::to_string(items));
-}
-
-void check_pos_weight(const char* op, const float* pw, int64_t pw_len, int64_t count) {
-  if (!pw) return;
-  if (pw_len < 1 || count % pw_len != 0)
-    throw_range(std::string(op) + ": pos_weight has " + std::to_string(pw_len) + " elements, which does not divide " +
-                std::to_string(count));
-}
-
 }  // namespace
 
 void cross_entropy_forward(const float* logits, const int32_t* labels, int64_t n, int64_t c, float* probs,
@@ -336,7 +313,7 @@ void cross_entropy_backward(const float* probs, const int32_t* labels, int64_t n
 void cross_entropy_soft_forward(const float* logits, const float* target, int64_t n, int64_t c, float* probs,
                                 float* losses, float* total, float scale) {
   const char* op = "cross_entropy_soft";
-  check_rows(op, n, c);
+  check_loss_rows(op, n, c);
   if (n > 0 && (!logits || !target || !probs))
     throw_type("cross_entropy_soft: logits, target and probs must not be null");
   if (n == 0) {
@@ -356,8 +333,8 @@ void cross_entropy_soft_forward(const float* logits, const float* target, int64_
 void cross_entropy_soft_backward(const float* probs, const float* target, int64_t n, int64_t c, const float* dy,
                                  int64_t dy_len, float scale, float* dlogits) {
   const char* op = "cross_entropy_soft_backward";
-  check_rows(op, n, c);
-  check_dy(op, dy, dy_len, n);
+  check_loss_rows(op, n, c);
+  check_loss_dy(op, dy, dy_len, n);
   if (n > 0 && (!probs || !target || !dlogits))
     throw_type("cross_entropy_soft_backward: probs, target and dlogits must not be null");
   if (n == 0) return;
@@ -381,7 +358,7 @@ void nll_loss_backward(const int32_t* labels, int64_t n, int64_t c, const float*
                        float* dlog_probs) {
   const char* op = "nll_loss_backward";
   check_labels(op, labels, n, c);
-  check_dy(op, dy, dy_len, n);
+  check_loss_dy(op, dy, dy_len, n);
   if (n > 0 && !dlog_probs) throw_type("nll_loss_backward: dlog_probs must not be null");
   for_each_item(op, NllGrad{labels, c, dy, dy_len, scale, dlog_probs}, n * c);
 }
@@ -389,7 +366,7 @@ void nll_loss_backward(const int32_t* labels, int64_t n, int64_t c, const float*
 void mse_loss_forward(const float* input, const float* target, int64_t count, float* losses, float* total,
                       float scale) {
   const char* op = "mse_loss";
-  check_count(op, count);
+  check_loss_count(op, count);
   if (count > 0 && (!input || !target)) throw_type("mse_loss: input and target must not be null");
   sum_and_finish(op, MseItem{input, target, losses}, count, losses != nullptr, total, scale);
 }
@@ -397,8 +374,8 @@ void mse_loss_forward(const float* input, const float* target, int64_t count, fl
 void mse_loss_backward(const float* input, const float* target, int64_t count, const float* dy, int64_t dy_len,
                        float scale, float* dinput, float* dtarget) {
   const char* op = "mse_loss_backward";
-  check_count(op, count);
-  check_dy(op, dy, dy_len, count);
+  check_loss_count(op, count);
+  check_loss_dy(op, dy, dy_len, count);
   if (count > 0 && (!input || !target)) throw_type("mse_loss_backward: input and target must not be null");
   if (!dinput && !dtarget) return;
   for_each_item(op, MseGrad{input, target, dy, dy_len, scale, dinput, dtarget}, count);
@@ -407,7 +384,7 @@ void mse_loss_backward(const float* input, const float* target, int64_t count, c
 void bce_with_logits_forward(const float* logits, const float* target, int64_t count, const float* pos_weight,
                              int64_t pw_len, float* losses, float* total, float scale) {
   const char* op = "bce_with_logits";
-  check_count(op, count);
+  check_loss_count(op, count);
   check_pos_weight(op, pos_weight, pw_len, count);
   if (count > 0 && (!logits || !target)) throw_type("bce_with_logits: logits and target must not be null");
   sum_and_finish(op, BceItem{logits, target, pos_weight, pw_len, losses}, count, losses != nullptr, total, scale);
@@ -417,9 +394,9 @@ void bce_with_logits_backward(const float* logits, const float* target, int64_t 
                               int64_t pw_len, const float* dy, int64_t dy_len, float scale, float* dlogits,
                               float* dtarget) {
   const char* op = "bce_with_logits_backward";
-  check_count(op, count);
+  check_loss_count(op, count);
   check_pos_weight(op, pos_weight, pw_len, count);
-  check_dy(op, dy, dy_len, count);
+  check_loss_dy(op, dy, dy_len, count);
   if (count > 0 && (!logits || !target)) throw_type("bce_with_logits_backward: logits and target must not be null");
   if (!dlogits && !dtarget) return;
   for_each_item(op, BceGrad{logits, target, pos_weight, pw_len, dy, dy_len, scale, dlogits, dtarget}, count);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <string>
 
+#include "convkit/gemm.h"
 #include "convkit_cuda/kernels.h"
 #include "launch.cuh"
 #include "sgemm_internal.h"
@@ -281,21 +282,6 @@ void run_piece(const GemmBatch& g, const Plan& p, int64_t i0, int64_t mp, int64_
   }
 }
 
-void check_arguments(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                     const float* b, int64_t ldb, const float* c, int64_t ldc) {
-  auto fail = [](const std::string& what) { throw_range("sgemm: " + what); };
-  if (m < 0 || n < 0 || k < 0)
-    fail("m, n, k must be >= 0, got " + std::to_string(m) + ", " + std::to_string(n) + ", " + std::to_string(k));
-  const int64_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
-  if (lda < std::max<int64_t>(1, a_cols))
-    fail("lda " + std::to_string(lda) + " is below the row length " + std::to_string(a_cols) + " of A");
-  if (ldb < std::max<int64_t>(1, b_cols))
-    fail("ldb " + std::to_string(ldb) + " is below the row length " + std::to_string(b_cols) + " of B");
-  if (ldc < std::max<int64_t>(1, n)) fail("ldc " + std::to_string(ldc) + " is below n = " + std::to_string(n));
-  if (m > 0 && n > 0 && !c) throw_type("sgemm: C is null");
-  if (m > 0 && n > 0 && k > 0 && (!a || !b)) throw_type("sgemm: A or B is null");
-}
-
 }  // namespace
 
 void sgemm_batched(const GemmBatch& g) {
@@ -318,7 +304,7 @@ void sgemm_batched(const GemmBatch& g) {
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  check_arguments(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  validate_sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
   sgemm_batched({trans_a, trans_b, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1});
 }
 

@@ -13,30 +13,18 @@
 
 #include "convkit/conv.h"
 #include "convkit_cuda/kernels.h"
+#include "shape_util.h"
 #include "cuda_test_util.h"
 
 using convkit::ConvShape;
 
+using test::describe;
+
 namespace {
 
-ConvShape make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t sh = 1,
-               int64_t sw = 1, int64_t pt = 0, int64_t pl = 0, int64_t pb = 0, int64_t pr = 0, int64_t dh = 1,
-               int64_t dw = 1, int64_t g = 1) {
-  ConvShape s{n, c, h, w, o, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, g, 0, 0};
-  s.oh = convkit::conv_output_size(h, kh, sh, pt, pb, dh);
-  s.ow = convkit::conv_output_size(w, kw, sw, pl, pr, dw);
-  return s;
-}
-
-std::string describe(const ConvShape& s) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "n%lld c%lld %lldx%lld o%lld k%lldx%lld s%lldx%lld pad(%lld,%lld,%lld,%lld) d%lldx%lld g%lld",
-                (long long)s.n, (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.o, (long long)s.kh,
-                (long long)s.kw, (long long)s.stride_h, (long long)s.stride_w, (long long)s.pad_top,
-                (long long)s.pad_left, (long long)s.pad_bottom, (long long)s.pad_right, (long long)s.dilation_h,
-                (long long)s.dilation_w, (long long)s.groups);
-  return buf;
+template <class... Sizes>
+ConvShape make(Sizes... sizes) {
+  return test::conv_shape(sizes...);
 }
 
 std::vector<float> nans(size_t n) { return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN()); }

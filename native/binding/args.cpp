@@ -46,8 +46,8 @@ Span<uint8_t> uint8_array(const Napi::CallbackInfo& info, size_t index, const ch
   return typed_array<uint8_t, napi_uint8_array>(info[index], fn, name, false, "Uint8Array");
 }
 
-Span<float> float_field(const Napi::Object& obj, const char* key, const char* fn) {
-  return typed_array<float, napi_float32_array>(obj.Get(key), fn, key, false, "Float32Array");
+Span<float> float_value(const Napi::Value& v, const char* fn, const char* name) {
+  return typed_array<float, napi_float32_array>(v, fn, name, false, "Float32Array");
 }
 
 int64_t integer(const Napi::Value& v, const char* fn, const char* name) {

@@ -26,7 +26,7 @@ Span<int32_t> int32_array(const Napi::CallbackInfo& info, size_t index, const ch
 Span<int32_t> optional_int32_array(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name);
 Span<uint8_t> uint8_array(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name);
 
-Span<float> float_field(const Napi::Object& obj, const char* key, const char* fn);
+Span<float> float_value(const Napi::Value& v, const char* fn, const char* name);
 int64_t integer(const Napi::Value& v, const char* fn, const char* name);
 float number(const Napi::Value& v, const char* fn, const char* name);
 bool boolean(const Napi::Value& v, const char* fn, const char* name);

@@ -1,26 +1,16 @@
 // gemm({transA, transB, m, n, k, alpha, beta, a, b, c}) over contiguous row-major matrices.
-#include "args.h"
 #include "call.h"
 #include "convkit/gemm.h"
+#include "gemm_args.h"
 
 namespace binding {
 namespace {
 
 PreparedCall prepare_gemm(const Napi::CallbackInfo& info) {
-  const char* fn = "gemm";
-  Napi::Object args = object(info, 0, fn, "args");
-  bool trans_a = boolean(args.Get("transA"), fn, "transA");
-  bool trans_b = boolean(args.Get("transB"), fn, "transB");
-  int64_t m = integer(args.Get("m"), fn, "m"), n = integer(args.Get("n"), fn, "n"), k = integer(args.Get("k"), fn, "k");
-  if (m < 0 || n < 0 || k < 0) throw Napi::RangeError::New(info.Env(), "gemm: m, n and k must be non-negative");
-  float alpha = number(args.Get("alpha"), fn, "alpha"), beta = number(args.Get("beta"), fn, "beta");
-  auto a = float_field(args, "a", fn), b = float_field(args, "b", fn), c = float_field(args, "c", fn);
-  expect_length(a, checked_product({m, k}, fn, "a"), fn, "a");
-  expect_length(b, checked_product({k, n}, fn, "b"), fn, "b");
-  expect_length(c, checked_product({m, n}, fn, "c"), fn, "c");
-  int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
-  return {[=] { convkit::sgemm(trans_a, trans_b, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c.data, n); },
-          {a.owner, b.owner, c.owner}};
+  auto g = gemm_call(info, "gemm", float_value);
+  return {[=] { convkit::sgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, g.a.data, g.lda, g.b.data, g.ldb, g.beta,
+                               g.c.data, g.n); },
+          {g.a.owner, g.b.owner, g.c.owner}};
 }
 
 }  // namespace

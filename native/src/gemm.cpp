@@ -217,21 +217,6 @@ void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
   }
 }
 
-void check_arguments(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                     const float* b, int64_t ldb, const float* c, int64_t ldc) {
-  auto fail = [](const std::string& what) { throw_range("sgemm: " + what); };
-  if (m < 0 || n < 0 || k < 0)
-    fail("m, n, k must be >= 0, got " + std::to_string(m) + ", " + std::to_string(n) + ", " + std::to_string(k));
-  const int64_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
-  if (lda < std::max<int64_t>(1, a_cols))
-    fail("lda " + std::to_string(lda) + " is below the row length " + std::to_string(a_cols) + " of A");
-  if (ldb < std::max<int64_t>(1, b_cols))
-    fail("ldb " + std::to_string(ldb) + " is below the row length " + std::to_string(b_cols) + " of B");
-  if (ldc < std::max<int64_t>(1, n)) fail("ldc " + std::to_string(ldc) + " is below n = " + std::to_string(n));
-  if (m > 0 && n > 0 && !c) throw_type("sgemm: C is null");
-  if (m > 0 && n > 0 && k > 0 && (!a || !b)) throw_type("sgemm: A or B is null");
-}
-
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -303,9 +288,24 @@ void gemm_parallel_rows(const KernelSet& ks, const Operands& op, int64_t m, int6
 
 }  // namespace
 
+void validate_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                     const float* b, int64_t ldb, const float* c, int64_t ldc) {
+  auto fail = [](const std::string& what) { throw_range("sgemm: " + what); };
+  if (m < 0 || n < 0 || k < 0)
+    fail("m, n, k must be >= 0, got " + std::to_string(m) + ", " + std::to_string(n) + ", " + std::to_string(k));
+  const int64_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
+  if (lda < std::max<int64_t>(1, a_cols))
+    fail("lda " + std::to_string(lda) + " is below the row length " + std::to_string(a_cols) + " of A");
+  if (ldb < std::max<int64_t>(1, b_cols))
+    fail("ldb " + std::to_string(ldb) + " is below the row length " + std::to_string(b_cols) + " of B");
+  if (ldc < std::max<int64_t>(1, n)) fail("ldc " + std::to_string(ldc) + " is below n = " + std::to_string(n));
+  if (m > 0 && n > 0 && !c) throw_type("sgemm: C is null");
+  if (m > 0 && n > 0 && k > 0 && (!a || !b)) throw_type("sgemm: A or B is null");
+}
+
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  check_arguments(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  validate_sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == 0.f) {
     scale_c(m, n, beta, c, ldc);

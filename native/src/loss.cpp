@@ -99,17 +99,22 @@ double parallel_sum(int64_t items, int64_t grain, const Body& body) {
   return total;
 }
 
-void check_rows(const char* op, int64_t n, int64_t c) {
+
+constexpr int64_t kElementGrain = int64_t(1) << 15;
+
+}  // namespace
+
+void check_loss_rows(const char* op, int64_t n, int64_t c) {
   if (n < 0 || c <= 0)
     throw_range(std::string(op) + ": input must be [n, c] with n >= 0 and c >= 1, got [" + std::to_string(n) + ", " +
                 std::to_string(c) + "]");
 }
 
-void check_count(const char* op, int64_t count) {
+void check_loss_count(const char* op, int64_t count) {
   if (count < 0) throw_range(std::string(op) + ": count must be >= 0, got " + std::to_string(count));
 }
 
-void check_dy(const char* op, const float* dy, int64_t dy_len, int64_t items) {
+void check_loss_dy(const char* op, const float* dy, int64_t dy_len, int64_t items) {
   if (items > 0 && !dy) throw_type(std::string(op) + ": dy must not be null");
   if (dy_len != 1 && dy_len != items)
     throw_range(std::string(op) + ": dy has " + std::to_string(dy_len) + " elements, expected 1 or " +
@@ -123,13 +128,9 @@ void check_pos_weight(const char* op, const float* pw, int64_t pw_len, int64_t c
                 std::to_string(count));
 }
 
-constexpr int64_t kElementGrain = int64_t(1) << 15;
-
-}  // namespace
-
 double cross_entropy_soft_forward(const float* logits, const float* target, int64_t n, int64_t c, float* probs,
                                   float* losses) {
-  check_rows("cross_entropy_soft", n, c);
+  check_loss_rows("cross_entropy_soft", n, c);
   if (n > 0 && (!logits || !target || !probs)) throw_type("cross_entropy_soft: logits, target and probs must not be null");
   const VecKernels& k = active_vec_kernels();
   int64_t grain = std::max<int64_t>(1, (int64_t(1) << 14) / c);
@@ -154,8 +155,8 @@ double cross_entropy_soft_forward(const float* logits, const float* target, int6
 
 void cross_entropy_soft_backward(const float* probs, const float* target, int64_t n, int64_t c, const float* dy,
                                  int64_t dy_len, float scale, float* dlogits) {
-  check_rows("cross_entropy_soft_backward", n, c);
-  check_dy("cross_entropy_soft_backward", dy, dy_len, n);
+  check_loss_rows("cross_entropy_soft_backward", n, c);
+  check_loss_dy("cross_entropy_soft_backward", dy, dy_len, n);
   if (n > 0 && (!probs || !target || !dlogits))
     throw_type("cross_entropy_soft_backward: probs, target and dlogits must not be null");
   int64_t grain = std::max<int64_t>(1, (int64_t(1) << 15) / c);
@@ -190,7 +191,7 @@ double nll_loss_forward(const float* log_probs, const int32_t* labels, int64_t n
 void nll_loss_backward(const int32_t* labels, int64_t n, int64_t c, const float* dy, int64_t dy_len, float scale,
                        float* dlog_probs) {
   check_args("nll_loss_backward", labels, n, c);
-  check_dy("nll_loss_backward", dy, dy_len, n);
+  check_loss_dy("nll_loss_backward", dy, dy_len, n);
   if (n > 0 && !dlog_probs) throw_type("nll_loss_backward: dlog_probs must not be null");
   int64_t grain = std::max<int64_t>(1, kElementGrain / c);
   parallel_for(n, grain, [&](int64_t r0, int64_t r1) {
@@ -200,7 +201,7 @@ void nll_loss_backward(const int32_t* labels, int64_t n, int64_t c, const float*
 }
 
 double mse_loss_forward(const float* input, const float* target, int64_t count, float* losses) {
-  check_count("mse_loss", count);
+  check_loss_count("mse_loss", count);
   if (count > 0 && (!input || !target)) throw_type("mse_loss: input and target must not be null");
   return parallel_sum(count, kElementGrain, [&](int64_t b, int64_t e) {
     double acc = 0;
@@ -215,8 +216,8 @@ double mse_loss_forward(const float* input, const float* target, int64_t count, 
 
 void mse_loss_backward(const float* input, const float* target, int64_t count, const float* dy, int64_t dy_len,
                        float scale, float* dinput, float* dtarget) {
-  check_count("mse_loss_backward", count);
-  check_dy("mse_loss_backward", dy, dy_len, count);
+  check_loss_count("mse_loss_backward", count);
+  check_loss_dy("mse_loss_backward", dy, dy_len, count);
   if (count > 0 && (!input || !target)) throw_type("mse_loss_backward: input and target must not be null");
   parallel_for(count, kElementGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
@@ -229,7 +230,7 @@ void mse_loss_backward(const float* input, const float* target, int64_t count, c
 
 double bce_with_logits_forward(const float* logits, const float* target, int64_t count, const float* pos_weight,
                                int64_t pw_len, float* losses) {
-  check_count("bce_with_logits", count);
+  check_loss_count("bce_with_logits", count);
   check_pos_weight("bce_with_logits", pos_weight, pw_len, count);
   if (count > 0 && (!logits || !target)) throw_type("bce_with_logits: logits and target must not be null");
   return parallel_sum(count, kElementGrain, [&](int64_t b, int64_t e) {
@@ -250,9 +251,9 @@ double bce_with_logits_forward(const float* logits, const float* target, int64_t
 void bce_with_logits_backward(const float* logits, const float* target, int64_t count, const float* pos_weight,
                               int64_t pw_len, const float* dy, int64_t dy_len, float scale, float* dlogits,
                               float* dtarget) {
-  check_count("bce_with_logits_backward", count);
+  check_loss_count("bce_with_logits_backward", count);
   check_pos_weight("bce_with_logits_backward", pos_weight, pw_len, count);
-  check_dy("bce_with_logits_backward", dy, dy_len, count);
+  check_loss_dy("bce_with_logits_backward", dy, dy_len, count);
   if (count > 0 && (!logits || !target)) throw_type("bce_with_logits_backward: logits and target must not be null");
   parallel_for(count, kElementGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {

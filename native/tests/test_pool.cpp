@@ -13,29 +13,18 @@
 #include "convkit/error.h"
 #include "convkit/pool.h"
 #include "convkit/threads.h"
+#include "shape_util.h"
 #include "test_util.h"
 
 using convkit::PoolShape;
 
+using test::describe;
+
 namespace {
 
-PoolShape make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-               int64_t pt = 0, int64_t pl = 0, int64_t pb = 0, int64_t pr = 0, int64_t dh = 1, int64_t dw = 1,
-               bool ceil = false, bool cip = true) {
-  PoolShape s{n, c, h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, ceil, cip, 0, 0};
-  s.oh = convkit::pool_output_size(h, kh, sh, pt, pb, dh, ceil);
-  s.ow = convkit::pool_output_size(w, kw, sw, pl, pr, dw, ceil);
-  return s;
-}
-
-std::string describe(const PoolShape& s) {
-  char b[256];
-  std::snprintf(b, sizeof b, "n%lld c%lld %lldx%lld k%lldx%lld s%lldx%lld pad(%lld,%lld,%lld,%lld) d%lldx%lld%s%s",
-                (long long)s.n, (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.kh, (long long)s.kw,
-                (long long)s.stride_h, (long long)s.stride_w, (long long)s.pad_top, (long long)s.pad_left,
-                (long long)s.pad_bottom, (long long)s.pad_right, (long long)s.dilation_h, (long long)s.dilation_w,
-                s.ceil_mode ? " ceil" : "", s.count_include_pad ? " cip" : "");
-  return b;
+template <class... Sizes>
+PoolShape make(Sizes... sizes) {
+  return test::pool_shape(sizes...);
 }
 
 // Reference max pool: scan in (ky, kx) order, take v if v > max or v is NaN (PyTorch).

@@ -1,6 +1,7 @@
 // gemm({transA, transB, m, n, k, alpha, beta, a, b, c}), conv2dForward(g, x, w, bias|null, y) and
 // conv2dBackward(g, x, w, dy, dx|null, dw|null, db|null) on device arrays, with the Async
 // variants the Backend contract has.
+#include "../gemm_args.h"
 #include "convkit_cuda/kernels.h"
 #include "cuda_args.h"
 
@@ -8,19 +9,9 @@ namespace binding::cuda {
 namespace {
 
 void gemm(const Napi::CallbackInfo& info) {
-  const char* fn = "gemm";
-  Napi::Object args = object(info, 0, fn, "args");
-  bool trans_a = boolean(args.Get("transA"), fn, "transA");
-  bool trans_b = boolean(args.Get("transB"), fn, "transB");
-  int64_t m = integer(args.Get("m"), fn, "m"), n = integer(args.Get("n"), fn, "n"), k = integer(args.Get("k"), fn, "k");
-  if (m < 0 || n < 0 || k < 0) throw Napi::RangeError::New(info.Env(), "gemm: m, n and k must be non-negative");
-  float alpha = number(args.Get("alpha"), fn, "alpha"), beta = number(args.Get("beta"), fn, "beta");
-  auto a = floats(args.Get("a"), fn, "a"), b = floats(args.Get("b"), fn, "b"), c = floats(args.Get("c"), fn, "c");
-  expect_length(a, checked_product({m, k}, fn, "a"), fn, "a");
-  expect_length(b, checked_product({k, n}, fn, "b"), fn, "b");
-  expect_length(c, checked_product({m, n}, fn, "c"), fn, "c");
-  convkit::cuda::sgemm(trans_a, trans_b, m, n, k, alpha, a.data, trans_a ? m : k, b.data, trans_b ? k : n, beta,
-                       c.data, n);
+  auto g = gemm_call(info, "gemm", floats);
+  convkit::cuda::sgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, g.a.data, g.lda, g.b.data, g.ldb, g.beta, g.c.data,
+                       g.n);
 }
 
 struct ConvSizes {

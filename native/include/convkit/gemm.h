@@ -12,4 +12,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc);
 
+// Throws Error naming the argument when the sizes, leading dimensions or pointers are
+// inconsistent; sgemm calls it, and so do the other backends' GEMMs.
+void validate_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                    const float* b, int64_t ldb, const float* c, int64_t ldc);
+
 }  // namespace convkit

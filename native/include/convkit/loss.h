@@ -12,6 +12,14 @@ float cross_entropy_forward(const float* logits, const int32_t* labels, int64_t 
 void cross_entropy_backward(const float* probs, const int32_t* labels, int64_t n, int64_t c,
                             float scale, float* dlogits);
 
+// Argument checks shared with the other backends' losses (Error naming op and the argument):
+// [n, c] with n >= 0 and c >= 1; count >= 0; dy non-null with 1 or `items` elements;
+// pos_weight (when given) with a length that divides count.
+void check_loss_rows(const char* op, int64_t n, int64_t c);
+void check_loss_count(const char* op, int64_t count);
+void check_loss_dy(const char* op, const float* dy, int64_t dy_len, int64_t items);
+void check_pos_weight(const char* op, const float* pw, int64_t pw_len, int64_t count);
+
 }  // namespace convkit
 
 // The losses below return the SUM of their per-item losses, accumulated in double (the
@@ -51,5 +59,13 @@ double bce_with_logits_forward(const float* logits, const float* target, int64_t
 void bce_with_logits_backward(const float* logits, const float* target, int64_t count, const float* pos_weight,
                               int64_t pw_len, const float* dy, int64_t dy_len, float scale, float* dlogits,
                               float* dtarget);
+
+// Argument checks shared with the other backends' losses (Error naming op and the argument):
+// [n, c] with n >= 0 and c >= 1; count >= 0; dy non-null with 1 or `items` elements;
+// pos_weight (when given) with a length that divides count.
+void check_loss_rows(const char* op, int64_t n, int64_t c);
+void check_loss_count(const char* op, int64_t count);
+void check_loss_dy(const char* op, const float* dy, int64_t dy_len, int64_t items);
+void check_pos_weight(const char* op, const float* pw, int64_t pw_len, int64_t count);
 
 }  // namespace convkit
