@@ -101,8 +101,17 @@ const char* dtype_name(Dtype dtype) {
 
 size_t dtype_size(Dtype dtype) { return dtype == Dtype::uint8 ? 1 : 4; }
 
-DeviceBlock::DeviceBlock(size_t bytes) : ptr(convkit::cuda::allocate(bytes)) {}
-DeviceBlock::~DeviceBlock() { convkit::cuda::release(ptr); }
+DeviceBlock::DeviceBlock(napi_env env, size_t bytes)
+    : ptr(convkit::cuda::allocate(bytes)), env_(env), bytes_(static_cast<int64_t>(bytes)) {
+  int64_t total = 0;
+  napi_adjust_external_memory(env_, bytes_, &total);
+}
+
+DeviceBlock::~DeviceBlock() {
+  convkit::cuda::release(ptr);
+  int64_t total = 0;
+  napi_adjust_external_memory(env_, -bytes_, &total);
+}
 
 Napi::Function DeviceArray::define(Napi::Env env) {
   Napi::Function ctor = DefineClass(env, "DeviceArray",

@@ -38,7 +38,7 @@ Dtype parse_dtype(const Napi::Value& v, const char* fn) {
 
 Napi::Object new_array(Napi::Env env, Dtype dtype, int64_t length) {
   size_t bytes = static_cast<size_t>(length) * dtype_size(dtype);
-  auto block = length > 0 ? std::make_shared<DeviceBlock>(bytes) : nullptr;
+  auto block = length > 0 ? std::make_shared<DeviceBlock>(env, bytes) : nullptr;
   return DeviceArray::create(env, std::move(block), dtype, 0, length);
 }
 
