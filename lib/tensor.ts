@@ -21,6 +21,11 @@ export function checkDevice(op: string, device: unknown): DeviceName {
   return device as DeviceName;
 }
 
+/** Where a storage lives. */
+export function deviceOf(storage: Storage): DeviceName {
+  return storage instanceof Float32Array ? 'cpu' : 'cuda';
+}
+
 /** Another handle to the same memory: the array itself on the host, a view on a device (so disposing one handle keeps the other). */
 export function shareStorage(storage: Storage): Storage {
   return storage instanceof Float32Array ? storage : storage.view(0, storage.length);
@@ -53,7 +58,7 @@ export class Tensor {
 
   /** 'cpu' or 'cuda'. */
   get device(): DeviceName {
-    return this.storage instanceof Float32Array ? 'cpu' : 'cuda';
+    return deviceOf(this.storage);
   }
 
   /** The host values themselves (not a copy); only for tensors on the cpu. */

@@ -29,8 +29,9 @@ function writeTotal(total: Float32Array | null, sum: number, scale: number): voi
 }
 
 export function hostBackend(name: BackendName, k: HostKernels): Backend {
+  const { batchNorm2dStats: _stats, ...contractKernels } = k; // a host-only step of batchNorm2dTrainStats
   return {
-    ...k,
+    ...contractKernels,
     name,
     device: 'cpu',
 

@@ -4,7 +4,7 @@
 // names of their buffers and the fused update of one parameter.
 import { checkTensor } from '../check.js';
 import { describe, formatShape } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import { deviceOf, type Tensor } from '../tensor.js';
 import { backendForDevice } from '../backend/registry.js';
 import type { AnyBackend, Storage } from '../backend/types.js';
 import { numberOption } from './options.js';
@@ -142,8 +142,4 @@ function checkParams(op: string, params: Iterable<Tensor>): Tensor[] {
     firstIndex.set(p, i);
   });
   return list;
-}
-
-function deviceOf(storage: Storage): 'cpu' | 'cuda' {
-  return storage instanceof Float32Array ? 'cpu' : 'cuda';
 }
