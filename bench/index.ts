@@ -3,7 +3,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendInfo } from '../lib/index.js';
-import { convRows, gemmRows, maxPoolRows } from './ops.js';
+import { convRows, gemmRows, maxPoolRows, optimRows } from './ops.js';
 import { eventLoopRows } from './event-loop-rows.js';
 import { sgemmVsOpenblas } from './sgemm-openblas.js';
 import { printTable, type Row } from './table.js';
@@ -26,6 +26,7 @@ if (wanted('sgemm')) {
 if (wanted('gemm')) rows.push(...gemmRows());
 if (wanted('conv')) rows.push(...convRows());
 if (wanted('pool')) rows.push(...maxPoolRows());
+if (wanted('optim')) rows.push(...optimRows());
 if (wanted('eventloop')) rows.push(...(await eventLoopRows()));
 
 printTable(rows);

@@ -1,5 +1,5 @@
 // Kernel timings per backend on the issue's shapes: conv2d forward/backward, max pooling,
-// GEMM through the TypeScript API. Kernels are called through the Backend contract so the
+// GEMM through the TypeScript API, and the optimizer updates. Kernels are called through the Backend contract so the
 // js and cpu columns see identical inputs.
 import { backendByName, availableBackends } from '../lib/backend/registry.js';
 import type { Backend, ConvGeometry } from '../lib/backend/types.js';
@@ -88,6 +88,22 @@ export function gemmRows(): Row[] {
       const t = measure(`gemm ${size} ${backend.name}`, () => backend.gemm({ transA: false, transB: false, m: size, n: size, k: size, alpha: 1, beta: 0, a, b, c }));
       rows.push({ op: 'gemm (via N-API)', shape: `${size}^3`, backend: backend.name, medianMs: t.medianMs, rate: (2 * size ** 3) / t.medianMs / 1e6, unit: 'GFLOP/s' });
     }
+  }
+  return rows;
+}
+
+export function optimRows(): Row[] {
+  const n = 4 << 20; // 4M parameters, about a small ResNet's
+  const p = randomArray(n, 8), g = randomArray(n, 9), s1 = new Float32Array(n), s2 = new Float32Array(n);
+  const shape = '4M params';
+  const rows: Row[] = [];
+  for (const backend of backendsFor(true)) {
+    const sgd = measure(`sgd ${backend.name}`, () => backend.sgdStep(p, g, s1, { lr: 1e-3, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: false, first: false }));
+    // Each element reads p, g, buf and writes p, buf: 5 floats.
+    rows.push({ op: 'sgdStep momentum', shape, backend: backend.name, medianMs: sgd.medianMs, rate: (20 * n) / sgd.medianMs / 1e6, unit: 'GB/s' });
+    const adam = measure(`adam ${backend.name}`, () => backend.adamStep(p, g, s1, s2, null, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 10 }));
+    // Reads p, g, m, v and writes p, m, v: 7 floats.
+    rows.push({ op: 'adamStep', shape, backend: backend.name, medianMs: adam.medianMs, rate: (28 * n) / adam.medianMs / 1e6, unit: 'GB/s' });
   }
   return rows;
 }

@@ -1,7 +1,6 @@
-// Optimizer updates, one fused elementwise pass per parameter with the formulas of lib/optim
-// (sgd.ts, adam.ts, rmsprop.ts, which follow torch.optim). Per-step scalars such as Adam's
-// bias corrections are computed once on the host in double and passed in as floats.
-#include <cmath>
+// Optimizer updates, one fused elementwise pass per parameter with the formulas of
+// convkit/optim.h (torch.optim's). Adam's per-step scalars come from the core's
+// adam_scalars(), computed once on the host in double, as on the CPU.
 #include <string>
 
 #include "convkit/error.h"
@@ -15,9 +14,6 @@ void check_n(const char* op, int64_t n) {
   if (n < 0) throw_range(std::string(op) + ": element count must be >= 0, got " + std::to_string(n));
 }
 
-//   g = grad + weight_decay * p
-//   buf = g on the first step, else momentum * buf + (1 - dampening) * g
-//   p -= lr * (nesterov ? g + momentum * buf : buf)      (p -= lr * g when momentum is 0)
 // The first step does not read buf, so its initial contents do not matter.
 __global__ void sgd_kernel(SgdStep o, float grad_scale, float* param, const float* grad, float* buf, int64_t n) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
@@ -32,20 +28,9 @@ __global__ void sgd_kernel(SgdStep o, float grad_scale, float* param, const floa
   }
 }
 
-struct AdamScalars {
-  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
-  float decay;           // AdamW: 1 - lr * weight_decay, else 1
-  float l2;              // Adam: weight_decay, else 0
-  float step_size;       // lr / (1 - beta1^t)
-  float sqrt_bias_corr2; // sqrt(1 - beta2^t)
-};
-
 // max as Math.max / torch.maximum: NaN when either side is NaN.
 __device__ float nan_max(float a, float b) { return (a >= b || a != a) ? a : b; }
 
-//   w = p * decay; g = grad + l2 * w
-//   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  AMSGrad: v = vmax = max(vmax, v)
-//   p = w - step_size * m / (sqrt(v) / sqrt_bias_corr2 + eps)
 __global__ void adam_kernel(AdamScalars s, float* param, const float* grad, float* exp_avg, float* exp_avg_sq,
                             float* max_exp_avg_sq, int64_t n) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
@@ -59,9 +44,6 @@ __global__ void adam_kernel(AdamScalars s, float* param, const float* grad, floa
   }
 }
 
-//   g = grad + weight_decay * p;  v = alpha v + (1 - alpha) g^2
-//   centered: a = alpha a + (1 - alpha) g, denominator sqrt(v - a^2) + eps; else sqrt(v) + eps
-//   momentum > 0: buf = momentum buf + g / denominator, p -= lr buf; else p -= lr g / denominator
 __global__ void rmsprop_kernel(RmspropStep o, float one_minus_alpha, float* param, const float* grad,
                                float* square_avg, float* momentum_buf, float* grad_avg, int64_t n) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
@@ -95,23 +77,12 @@ void sgd_step(const SgdStep& o, float* param, const float* grad, float* buf, int
 void adam_step(const AdamStep& o, float* param, const float* grad, float* exp_avg, float* exp_avg_sq,
                float* max_exp_avg_sq, int64_t n) {
   check_n("adam_step", n);
-  if (o.step < 1) throw_range("adam_step: step must be >= 1, got " + std::to_string(o.step));
+  const AdamScalars s = adam_scalars(o);  // checks o.step
   if (n == 0) return;
   need(param, "adam_step", "param");
   need(grad, "adam_step", "grad");
   need(exp_avg, "adam_step", "exp_avg");
   need(exp_avg_sq, "adam_step", "exp_avg_sq");
-  const double t = double(o.step), lr = o.lr;
-  AdamScalars s;
-  s.beta1 = o.beta1;
-  s.one_minus_beta1 = float(1.0 - double(o.beta1));
-  s.beta2 = o.beta2;
-  s.one_minus_beta2 = float(1.0 - double(o.beta2));
-  s.eps = o.eps;
-  s.decay = o.decoupled ? float(1.0 - lr * double(o.weight_decay)) : 1.f;
-  s.l2 = o.decoupled ? 0.f : o.weight_decay;
-  s.step_size = float(lr / (1.0 - std::pow(double(o.beta1), t)));
-  s.sqrt_bias_corr2 = float(std::sqrt(1.0 - std::pow(double(o.beta2), t)));
   adam_kernel<<<grid_for(n), kThreads, 0, stream()>>>(s, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n);
   check_launch("adam_step");
 }

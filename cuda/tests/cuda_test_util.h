@@ -56,11 +56,4 @@ class DeviceVector {
   T* ptr_ = nullptr;
 };
 
-// Compares got (device result) with want (CPU result) and counts a failure with context.
-inline void expect_close(const char* what, const std::vector<float>& got, const std::vector<float>& want,
-                         double atol = 1e-4, double rtol = 1e-4) {
-  double e = got.size() == want.size() ? max_error_ratio(got.data(), want.data(), got.size(), atol, rtol) : INFINITY;
-  CHECK(e <= 1.0, "%s: error ratio %.3g (atol %g, rtol %g, %zu elements)", what, e, atol, rtol, want.size());
-}
-
 }  // namespace test

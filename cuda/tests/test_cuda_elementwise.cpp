@@ -1,7 +1,7 @@
 // CUDA dropout against the CPU core (NaN inputs, y aliasing x), the elementwise helpers
 // (fill, axpy, scale, broadcast_2d, reduce_2d in every broadcast case) against host loops, and
-// the optimizer updates against host loops that follow lib/optim/{sgd,adam,rmsprop}.ts in
-// double, over several steps in a row.
+// the optimizer updates against the double references of native/tests/optim_ref.h, over
+// several steps in a row.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +12,7 @@
 #include "convkit/error.h"
 #include "convkit_cuda/kernels.h"
 #include "cuda_test_util.h"
+#include "optim_ref.h"
 
 using test::DeviceVector;
 
@@ -20,18 +21,6 @@ namespace {
 const int64_t kSizes[] = {0, 1, 3, 1023, (int64_t(1) << 20) + 3};
 
 std::string sized(const char* what, int64_t n) { return std::string(what) + " n=" + std::to_string(n); }
-
-// Like expect_close, but NaN must meet NaN at the same positions.
-void expect_same(const std::string& what, const std::vector<float>& got, const std::vector<float>& want,
-                 double atol = 1e-6, double rtol = 1e-6) {
-  CHECK(got.size() == want.size(), "%s: %zu elements, want %zu", what.c_str(), got.size(), want.size());
-  if (got.size() != want.size()) return;
-  std::vector<float> g = got, w = want;
-  for (size_t i = 0; i < g.size(); ++i) {
-    if (std::isnan(w[i]) && std::isnan(g[i])) g[i] = w[i] = 0.f;
-  }
-  test::expect_close(what.c_str(), g, w, atol, rtol);
-}
 
 void dropout_cases(std::mt19937& rng) {
   for (int64_t n : kSizes) {
@@ -45,9 +34,9 @@ void dropout_cases(std::mt19937& rng) {
     DeviceVector<float> dx(x), dy(static_cast<size_t>(n));
     DeviceVector<uint8_t> dmask(mask);
     convkit::cuda::dropout_apply(dx.get(), dmask.get(), scale, dy.get(), n);
-    expect_same(sized("dropout", n), dy.to_host(), want);
+    test::expect_same(sized("dropout", n), dy.to_host(), want);
     convkit::cuda::dropout_apply(dx.get(), dmask.get(), scale, dx.get(), n);  // in place
-    expect_same(sized("dropout in place", n), dx.to_host(), want);
+    test::expect_same(sized("dropout in place", n), dx.to_host(), want);
   }
 }
 
@@ -58,14 +47,14 @@ void fill_axpy_scale(std::mt19937& rng) {
     convkit::cuda::axpy(-1.5f, dx.get(), dy.get(), n);
     std::vector<float> want = y;
     for (size_t i = 0; i < want.size(); ++i) want[i] += -1.5f * x[i];
-    expect_same(sized("axpy", n), dy.to_host(), want);
+    test::expect_same(sized("axpy", n), dy.to_host(), want);
 
     convkit::cuda::scale(dy.get(), 0.25f, n);
     for (auto& v : want) v *= 0.25f;
-    expect_same(sized("scale", n), dy.to_host(), want);
+    test::expect_same(sized("scale", n), dy.to_host(), want);
 
     convkit::cuda::fill(dy.get(), -3.5f, n);
-    expect_same(sized("fill", n), dy.to_host(), std::vector<float>(static_cast<size_t>(n), -3.5f));
+    test::expect_same(sized("fill", n), dy.to_host(), std::vector<float>(static_cast<size_t>(n), -3.5f));
   }
 }
 
@@ -112,10 +101,10 @@ void broadcast_and_reduce(std::mt19937& rng) {
         auto c = test::random_vector(size_t(rows * cols), rng);
         DeviceVector<float> dc(c);
         convkit::cuda::broadcast_2d(dc.get(), rows, cols, d.m, d.n, dy_out.get());
-        expect_same(std::string("broadcast_2d ") + what, dy_out.to_host(), broadcast_ref(c, rows, cols, d));
+        test::expect_same(std::string("broadcast_2d ") + what, dy_out.to_host(), broadcast_ref(c, rows, cols, d));
         for (float beta : {1.f, 0.5f, -2.f}) {
           convkit::cuda::reduce_2d(ddy.get(), rows, cols, d.m, d.n, beta, dc.get());
-          expect_same(std::string("reduce_2d ") + what + " beta " + std::to_string(beta), dc.to_host(),
+          test::expect_same(std::string("reduce_2d ") + what + " beta " + std::to_string(beta), dc.to_host(),
                       reduce_ref(dy, rows, cols, d, beta), 1e-5, 1e-5);
         }
       }
@@ -129,160 +118,74 @@ void broadcast_and_reduce(std::mt19937& rng) {
   }
 }
 
-// ---- optimizers: host loops in double, as the TypeScript runs them on Float32Arrays --------
+// ---- optimizers: against the double references of optim_ref.h --------------------------------
 
-void sgd_ref(const convkit::cuda::SgdStep& o, std::vector<float>& p, const std::vector<float>& grad,
-             std::vector<float>& buf) {
-  const double lr = o.lr, momentum = o.momentum, wd = o.weight_decay;
-  if (momentum == 0) {
-    for (size_t i = 0; i < p.size(); ++i) p[i] = float(p[i] - lr * (grad[i] + wd * p[i]));
-    return;
-  }
-  const double grad_scale = o.first ? 1 : 1 - double(o.dampening), buf_scale = o.first ? 0 : momentum;
-  for (size_t i = 0; i < p.size(); ++i) {
-    const double g = grad[i] + wd * p[i], b = buf_scale * buf[i] + grad_scale * g;
-    buf[i] = float(b);
-    p[i] = float(p[i] - lr * (o.nesterov ? g + momentum * b : b));
-  }
-}
-
-void adam_ref(const convkit::cuda::AdamStep& o, std::vector<float>& p, const std::vector<float>& grad,
-              std::vector<float>& exp_avg, std::vector<float>& exp_avg_sq, std::vector<float>* max_sq) {
-  const double lr = o.lr, b1 = o.beta1, b2 = o.beta2, eps = o.eps, t = double(o.step);
-  const double step_size = lr / (1 - std::pow(b1, t)), bc2 = std::sqrt(1 - std::pow(b2, t));
-  const double decay = o.decoupled ? 1 - lr * o.weight_decay : 1, l2 = o.decoupled ? 0 : o.weight_decay;
-  for (size_t i = 0; i < p.size(); ++i) {
-    const double w = p[i] * decay, g = grad[i] + l2 * w;
-    const double m = b1 * exp_avg[i] + (1 - b1) * g;
-    double v = b2 * exp_avg_sq[i] + (1 - b2) * g * g;
-    exp_avg[i] = float(m);
-    exp_avg_sq[i] = float(v);
-    if (max_sq) {
-      v = std::max(double((*max_sq)[i]), v);
-      (*max_sq)[i] = float(v);
-    }
-    p[i] = float(w - step_size * m / (std::sqrt(v) / bc2 + eps));
-  }
-}
-
-void rmsprop_ref(const convkit::cuda::RmspropStep& o, std::vector<float>& p, const std::vector<float>& grad,
-                 std::vector<float>& square_avg, std::vector<float>& momentum_buf, std::vector<float>* grad_avg) {
-  const double lr = o.lr, alpha = o.alpha, eps = o.eps, wd = o.weight_decay, momentum = o.momentum;
-  for (size_t i = 0; i < p.size(); ++i) {
-    const double g = grad[i] + wd * p[i], v = alpha * square_avg[i] + (1 - alpha) * g * g;
-    square_avg[i] = float(v);
-    double variance = v;
-    if (grad_avg) {
-      const double a = alpha * (*grad_avg)[i] + (1 - alpha) * g;
-      (*grad_avg)[i] = float(a);
-      variance = v - a * a;
-    }
-    const double scaled = g / (std::sqrt(variance) + eps);
-    if (momentum > 0) {
-      const double b = momentum * momentum_buf[i] + scaled;
-      momentum_buf[i] = float(b);
-      p[i] = float(p[i] - lr * b);
-    } else {
-      p[i] = float(p[i] - lr * scaled);
-    }
-  }
-}
-
-constexpr int kSteps = 5;
 const int64_t kParamSizes[] = {1, 3, 1023, (int64_t(1) << 20) + 3};
 
 void sgd_cases(std::mt19937& rng) {
-  struct Config {
-    const char* name;
-    float momentum, dampening, weight_decay;
-    bool nesterov;
-  };
-  const Config configs[] = {{"plain", 0, 0, 0, false},         {"weight decay", 0, 0, 0.01f, false},
-                            {"momentum", 0.9f, 0, 0, false},   {"momentum dampening", 0.9f, 0.3f, 0.001f, false},
-                            {"nesterov", 0.8f, 0, 0.01f, true}};
-  for (const Config& cfg : configs) {
+  for (const auto& cfg : test::kSgdConfigs) {
     for (int64_t n : kParamSizes) {
       auto p = test::random_vector(static_cast<size_t>(n), rng);
       std::vector<float> buf(static_cast<size_t>(n), 0.f);
       DeviceVector<float> dp(p), dbuf(buf);
-      for (int step = 1; step <= kSteps; ++step) {
+      for (int step = 1; step <= test::kOptimSteps; ++step) {
         convkit::cuda::SgdStep o{0.05f, cfg.momentum, cfg.dampening, cfg.weight_decay, cfg.nesterov, step == 1};
         auto grad = test::random_vector(static_cast<size_t>(n), rng);
         DeviceVector<float> dgrad(grad);
-        sgd_ref(o, p, grad, buf);
+        test::sgd_ref(o, p, grad, buf);
         convkit::cuda::sgd_step(o, dp.get(), dgrad.get(), cfg.momentum != 0 ? dbuf.get() : nullptr, n);
         const std::string what = std::string("sgd ") + cfg.name + " n=" + std::to_string(n) + " step " +
                                  std::to_string(step);
-        expect_same(what + " param", dp.to_host(), p, 1e-6, 1e-5);
-        if (cfg.momentum != 0) expect_same(what + " buffer", dbuf.to_host(), buf, 1e-6, 1e-5);
+        test::expect_same(what + " param", dp.to_host(), p, 1e-6, 1e-5);
+        if (cfg.momentum != 0) test::expect_same(what + " buffer", dbuf.to_host(), buf, 1e-6, 1e-5);
       }
     }
   }
 }
 
 void adam_cases(std::mt19937& rng) {
-  struct Config {
-    const char* name;
-    float weight_decay;
-    bool decoupled, amsgrad;
-  };
-  const Config configs[] = {{"adam", 0, false, false},
-                            {"adam l2", 0.01f, false, false},
-                            {"adamw", 0.01f, true, false},
-                            {"adam amsgrad", 0, false, true},
-                            {"adamw amsgrad", 0.05f, true, true}};
-  for (const Config& cfg : configs) {
+  for (const auto& cfg : test::kAdamConfigs) {
     for (int64_t n : kParamSizes) {
       auto p = test::random_vector(static_cast<size_t>(n), rng);
       const std::vector<float> zeros(static_cast<size_t>(n), 0.f);
       std::vector<float> m = zeros, v = zeros, vmax = zeros;
       DeviceVector<float> dp(p), dm(m), dv(v), dvmax(vmax);
-      for (int step = 1; step <= kSteps; ++step) {
+      for (int step = 1; step <= test::kOptimSteps; ++step) {
         convkit::cuda::AdamStep o{1e-2f, 0.9f, 0.999f, 1e-8f, cfg.weight_decay, cfg.decoupled, step};
         auto grad = test::random_vector(static_cast<size_t>(n), rng);
         DeviceVector<float> dgrad(grad);
-        adam_ref(o, p, grad, m, v, cfg.amsgrad ? &vmax : nullptr);
+        test::adam_ref(o, p, grad, m, v, cfg.amsgrad ? &vmax : nullptr);
         convkit::cuda::adam_step(o, dp.get(), dgrad.get(), dm.get(), dv.get(), cfg.amsgrad ? dvmax.get() : nullptr, n);
         const std::string what = std::string(cfg.name) + " n=" + std::to_string(n) + " step " + std::to_string(step);
-        expect_same(what + " param", dp.to_host(), p, 1e-6, 1e-5);
-        expect_same(what + " exp_avg", dm.to_host(), m, 1e-7, 1e-5);
-        expect_same(what + " exp_avg_sq", dv.to_host(), v, 1e-9, 1e-5);
-        if (cfg.amsgrad) expect_same(what + " max_exp_avg_sq", dvmax.to_host(), vmax, 1e-9, 1e-5);
+        test::expect_same(what + " param", dp.to_host(), p, 1e-6, 1e-5);
+        test::expect_same(what + " exp_avg", dm.to_host(), m, 1e-7, 1e-5);
+        test::expect_same(what + " exp_avg_sq", dv.to_host(), v, 1e-9, 1e-5);
+        if (cfg.amsgrad) test::expect_same(what + " max_exp_avg_sq", dvmax.to_host(), vmax, 1e-9, 1e-5);
       }
     }
   }
 }
 
 void rmsprop_cases(std::mt19937& rng) {
-  struct Config {
-    const char* name;
-    float weight_decay, momentum;
-    bool centered;
-  };
-  const Config configs[] = {{"plain", 0, 0, false},
-                            {"weight decay", 0.01f, 0, false},
-                            {"momentum", 0, 0.9f, false},
-                            {"centered", 0, 0, true},
-                            {"centered momentum", 0.01f, 0.5f, true}};
-  for (const Config& cfg : configs) {
+  for (const auto& cfg : test::kRmspropConfigs) {
     for (int64_t n : kParamSizes) {
       auto p = test::random_vector(static_cast<size_t>(n), rng);
       const std::vector<float> zeros(static_cast<size_t>(n), 0.f);
       std::vector<float> sq = zeros, buf = zeros, avg = zeros;
       DeviceVector<float> dp(p), dsq(sq), dbuf(buf), davg(avg);
-      for (int step = 1; step <= kSteps; ++step) {
+      for (int step = 1; step <= test::kOptimSteps; ++step) {
         convkit::cuda::RmspropStep o{1e-2f, 0.99f, 1e-8f, cfg.weight_decay, cfg.momentum};
         auto grad = test::random_vector(static_cast<size_t>(n), rng);
         DeviceVector<float> dgrad(grad);
-        rmsprop_ref(o, p, grad, sq, buf, cfg.centered ? &avg : nullptr);
+        test::rmsprop_ref(o, p, grad, sq, buf, cfg.centered ? &avg : nullptr);
         convkit::cuda::rmsprop_step(o, dp.get(), dgrad.get(), dsq.get(), cfg.momentum > 0 ? dbuf.get() : nullptr,
                                     cfg.centered ? davg.get() : nullptr, n);
         const std::string what = std::string("rmsprop ") + cfg.name + " n=" + std::to_string(n) + " step " +
                                  std::to_string(step);
-        expect_same(what + " param", dp.to_host(), p, 1e-5, 1e-5);
-        expect_same(what + " square_avg", dsq.to_host(), sq, 1e-9, 1e-5);
-        if (cfg.momentum > 0) expect_same(what + " momentum_buf", dbuf.to_host(), buf, 1e-4, 1e-4);
-        if (cfg.centered) expect_same(what + " grad_avg", davg.to_host(), avg, 1e-7, 1e-5);
+        test::expect_same(what + " param", dp.to_host(), p, 1e-5, 1e-5);
+        test::expect_same(what + " square_avg", dsq.to_host(), sq, 1e-9, 1e-5);
+        if (cfg.momentum > 0) test::expect_same(what + " momentum_buf", dbuf.to_host(), buf, 1e-4, 1e-4);
+        if (cfg.centered) test::expect_same(what + " grad_avg", davg.to_host(), avg, 1e-7, 1e-5);
       }
     }
   }

@@ -43,5 +43,8 @@ export function createCpuBackend(addon: NativeAddon): Backend {
     batchNorm2dForward: addon.batchNorm2dForward,
     batchNorm2dBackward: addon.batchNorm2dBackward,
     dropout: addon.dropout,
+    sgdStep: addon.sgdStep,
+    adamStep: addon.adamStep,
+    rmspropStep: addon.rmspropStep,
   });
 }

@@ -1,14 +1,12 @@
 // What the two host backends (js and cpu) share: storage is plain typed arrays, so the
-// storage functions are identities and subarrays; the elementwise helpers and optimizer
-// updates are single loops; and their loss kernels return sums, which the adapters here turn
-// into the contract's total[0]. Each host backend supplies only its own kernels (HostKernels).
-import type {
-  AdamStepOptions, Backend, BackendName, RmspropStepOptions, SgdStepOptions,
-} from './types.js';
+// storage functions are identities and subarrays; the elementwise helpers are single loops;
+// and their loss kernels return sums, which the adapters here turn into the contract's
+// total[0]. Each host backend supplies only its own kernels (HostKernels).
+import type { Backend, BackendName } from './types.js';
 
 type Shared = 'name' | 'device' | 'alloc' | 'fromHost' | 'toHost' | 'toHostAsync' | 'copyFromHost' | 'view'
   | 'int32FromHost' | 'allocInt32' | 'uint8FromHost' | 'copy' | 'fill' | 'axpy' | 'scale' | 'broadcast2d' | 'reduce2d'
-  | 'sgdStep' | 'adamStep' | 'rmspropStep' | 'batchNorm2dTrainStats' | 'batchNorm2dEvalStats'
+  | 'batchNorm2dTrainStats' | 'batchNorm2dEvalStats'
   | 'crossEntropy' | 'crossEntropyBackward' | 'crossEntropySoft' | 'nllLoss' | 'mseLoss' | 'bceWithLogits';
 
 /** The kernels a host backend brings: the contract's, with the losses returning their sums. */
@@ -107,60 +105,5 @@ export function hostBackend(name: BackendName, k: HostKernels): Backend {
         invStd[ch] = 1 / Math.sqrt(runningVar[ch] + eps);
       }
     },
-
-    sgdStep,
-    adamStep,
-    rmspropStep,
   };
-}
-
-// buf = g on the first step, else momentum * buf + (1 - dampening) * g; p -= lr * (nesterov ? g + momentum * buf : buf).
-function sgdStep(p: Float32Array, grad: Float32Array, buf: Float32Array | null, o: SgdStepOptions): void {
-  const { lr, momentum, weightDecay, nesterov } = o;
-  if (momentum === 0 || !buf) {
-    for (let i = 0; i < p.length; i++) p[i] -= lr * (grad[i] + weightDecay * p[i]);
-    return;
-  }
-  const gradScale = o.first ? 1 : 1 - o.dampening; // the first buffer is the gradient itself
-  const bufScale = o.first ? 0 : momentum;
-  for (let i = 0; i < p.length; i++) {
-    const g = grad[i] + weightDecay * p[i];
-    const b = bufScale * buf[i] + gradScale * g;
-    buf[i] = b;
-    p[i] -= lr * (nesterov ? g + momentum * b : b);
-  }
-}
-
-function adamStep(p: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array,
-  maxExpAvgSq: Float32Array | null, o: AdamStepOptions): void {
-  const { lr, beta1, beta2, eps } = o;
-  const stepSize = lr / (1 - beta1 ** o.step);
-  const sqrtBiasCorrection2 = Math.sqrt(1 - beta2 ** o.step);
-  const decay = o.decoupled ? 1 - lr * o.weightDecay : 1;
-  const l2 = o.decoupled ? 0 : o.weightDecay;
-  for (let i = 0; i < p.length; i++) {
-    const w = p[i] * decay;
-    const g = grad[i] + l2 * w;
-    const m = (expAvg[i] = beta1 * expAvg[i] + (1 - beta1) * g);
-    let v = (expAvgSq[i] = beta2 * expAvgSq[i] + (1 - beta2) * g * g);
-    if (maxExpAvgSq) v = maxExpAvgSq[i] = Math.max(maxExpAvgSq[i], v);
-    p[i] = w - (stepSize * m) / (Math.sqrt(v) / sqrtBiasCorrection2 + eps);
-  }
-}
-
-function rmspropStep(p: Float32Array, grad: Float32Array, squareAvg: Float32Array, momentumBuffer: Float32Array | null,
-  gradAvg: Float32Array | null, o: RmspropStepOptions): void {
-  const { lr, alpha, eps, weightDecay, momentum } = o;
-  for (let i = 0; i < p.length; i++) {
-    const g = grad[i] + weightDecay * p[i];
-    const v = (squareAvg[i] = alpha * squareAvg[i] + (1 - alpha) * g * g);
-    let variance = v;
-    if (gradAvg) {
-      const a = (gradAvg[i] = alpha * gradAvg[i] + (1 - alpha) * g);
-      variance = v - a * a;
-    }
-    const scaled = g / (Math.sqrt(variance) + eps);
-    if (momentum > 0 && momentumBuffer) p[i] -= lr * (momentumBuffer[i] = momentum * momentumBuffer[i] + scaled);
-    else p[i] -= lr * scaled;
-  }
 }

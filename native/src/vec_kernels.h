@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "convkit/optim.h"
+
 namespace convkit {
 
 struct VecKernels {
@@ -63,6 +65,14 @@ struct VecKernels {
   // PyTorch's scan order (a NaN wins and sticks).
   void (*maxpool2x2_row)(const float* x0, const float* x1, float* y, int32_t* argmax, int64_t count,
                          int32_t base, int32_t w);
+
+  // Optimizer updates over n elements, formulas in convkit/optim.h. A null state pointer
+  // turns off what needs it: buf (SGD momentum, null when momentum is 0), vmax (AMSGrad),
+  // buf (RMSprop momentum, null when momentum is 0) and gavg (centered RMSprop).
+  void (*sgd_step)(const SgdStep& o, float* p, const float* g, float* buf, int64_t n);
+  void (*adam_step)(const AdamScalars& s, float* p, const float* g, float* m, float* v, float* vmax, int64_t n);
+  void (*rmsprop_step)(const RmspropStep& o, float* p, const float* g, float* sq, float* buf, float* gavg,
+                       int64_t n);
 };
 
 extern const VecKernels vec_kernels_scalar;
@@ -81,7 +91,7 @@ const VecKernels& active_vec_kernels();
 //   fma(a, b, c) = a*b + c, maxnan(a, b) (NaN if either), clamp(x, lo, hi) (keeps NaN),
 //   gt0(x, a, b) = x > 0 ? a : b, le0(x, a, b) = x <= 0 ? a : b, abs, copysign(mag, sgn),
 //   abs_lt(x, c, a, b) = |x| < c ? a : b, round, scale_pow2(p, n) = p * 2^n (n integral,
-//   in [-150, 128]), hsum, hmax (NaN-propagating).
+//   in [-150, 128]), sqrt, hsum, hmax (NaN-propagating).
 #if defined(CONVKIT_VEC_KERNELS_IMPL) && !defined(CONVKIT_VEC_KERNELS_IMPL_DONE)
 #define CONVKIT_VEC_KERNELS_IMPL_DONE
 
@@ -348,6 +358,78 @@ inline void maxpool2x2_row_scalar(const float* x0, const float* x1, float* y, in
     y[j] = m;
     if (argmax) argmax[j] = base + int32_t(2 * j) + off[k];
   }
+}
+
+// Runs f(i, r) over [0, n): full vectors (r == W), then one tail (r < W).
+template <class F>
+inline void for_lanes(int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) f(i, W);
+  if (i < n) f(i, int(n - i));
+}
+inline T ld(const float* p, int r) { return r == W ? V::load(p) : V::load_tail(p, r, 0.f); }
+inline void st(float* p, T v, int r) {
+  if (r == W) V::store(p, v);
+  else V::store_tail(p, v, r);
+}
+
+void k_sgd_step(const SgdStep& o, float* p, const float* g, float* buf, int64_t n) {
+  const T lr = V::set1(o.lr), wd = V::set1(o.weight_decay), mom = V::set1(o.momentum);
+  const T grad_scale = V::set1(1.f - o.dampening);
+  for_lanes(n, [&](int64_t i, int r) {
+    const T w = ld(p + i, r);
+    T gi = V::fma(wd, w, ld(g + i, r));
+    if (buf) {
+      const T b = o.first ? gi : V::fma(mom, ld(buf + i, r), V::mul(grad_scale, gi));
+      st(buf + i, b, r);
+      gi = o.nesterov ? V::fma(mom, b, gi) : b;
+    }
+    st(p + i, V::sub(w, V::mul(lr, gi)), r);
+  });
+}
+
+void k_adam_step(const AdamScalars& s, float* p, const float* g, float* m, float* v, float* vmax, int64_t n) {
+  const T b1 = V::set1(s.beta1), c1 = V::set1(s.one_minus_beta1), b2 = V::set1(s.beta2),
+          c2 = V::set1(s.one_minus_beta2), eps = V::set1(s.eps), decay = V::set1(s.decay), l2 = V::set1(s.l2),
+          step_size = V::set1(s.step_size), bc2 = V::set1(s.sqrt_bias_corr2);
+  for_lanes(n, [&](int64_t i, int r) {
+    const T w = V::mul(ld(p + i, r), decay);
+    const T gi = V::fma(l2, w, ld(g + i, r));
+    const T mi = V::fma(b1, ld(m + i, r), V::mul(c1, gi));
+    T vi = V::fma(b2, ld(v + i, r), V::mul(V::mul(c2, gi), gi));
+    st(m + i, mi, r);
+    st(v + i, vi, r);
+    if (vmax) {
+      vi = V::maxnan(ld(vmax + i, r), vi);
+      st(vmax + i, vi, r);
+    }
+    const T denom = V::add(V::div(V::sqrt(vi), bc2), eps);
+    st(p + i, V::sub(w, V::div(V::mul(step_size, mi), denom)), r);
+  });
+}
+
+void k_rmsprop_step(const RmspropStep& o, float* p, const float* g, float* sq, float* buf, float* gavg,
+                    int64_t n) {
+  const T lr = V::set1(o.lr), alpha = V::set1(o.alpha), c = V::set1(1.f - o.alpha), eps = V::set1(o.eps),
+          wd = V::set1(o.weight_decay), mom = V::set1(o.momentum);
+  for_lanes(n, [&](int64_t i, int r) {
+    const T w = ld(p + i, r);
+    const T gi = V::fma(wd, w, ld(g + i, r));
+    const T vi = V::fma(alpha, ld(sq + i, r), V::mul(V::mul(c, gi), gi));
+    st(sq + i, vi, r);
+    T variance = vi;
+    if (gavg) {
+      const T a = V::fma(alpha, ld(gavg + i, r), V::mul(c, gi));
+      st(gavg + i, a, r);
+      variance = V::sub(vi, V::mul(a, a));
+    }
+    T step = V::div(gi, V::add(V::sqrt(variance), eps));
+    if (buf) {
+      step = V::fma(mom, ld(buf + i, r), step);
+      st(buf + i, step, r);
+    }
+    st(p + i, V::sub(w, V::mul(lr, step)), r);
+  });
 }
 
 #endif  // CONVKIT_VEC_KERNELS_IMPL

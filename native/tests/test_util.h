@@ -49,6 +49,25 @@ inline bool all_close(const std::vector<float>& got, const std::vector<float>& w
   return got.size() == want.size() && max_error_ratio(got.data(), want.data(), got.size(), atol, rtol) <= 1.0;
 }
 
+// Counts a failure, with context, unless got is within tolerance of want.
+inline void expect_close(const char* what, const std::vector<float>& got, const std::vector<float>& want,
+                         double atol = 1e-4, double rtol = 1e-4) {
+  double e = got.size() == want.size() ? max_error_ratio(got.data(), want.data(), got.size(), atol, rtol) : INFINITY;
+  CHECK(e <= 1.0, "%s: error ratio %.3g (atol %g, rtol %g, %zu elements)", what, e, atol, rtol, want.size());
+}
+
+// expect_close where NaN must meet NaN at the same positions.
+inline void expect_same(const std::string& what, const std::vector<float>& got, const std::vector<float>& want,
+                        double atol = 1e-6, double rtol = 1e-6) {
+  CHECK(got.size() == want.size(), "%s: %zu elements, want %zu", what.c_str(), got.size(), want.size());
+  if (got.size() != want.size()) return;
+  std::vector<float> g = got, w = want;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (std::isnan(w[i]) && std::isnan(g[i])) g[i] = w[i] = 0.f;
+  }
+  expect_close(what.c_str(), g, w, atol, rtol);
+}
+
 template <class F>
 void for_each_isa(F&& fn) {
   for (convkit::Isa isa : {convkit::Isa::scalar, convkit::Isa::avx2, convkit::Isa::avx512}) {

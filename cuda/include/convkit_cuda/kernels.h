@@ -11,6 +11,7 @@
 
 #include "convkit/batchnorm.h"
 #include "convkit/conv.h"
+#include "convkit/optim.h"
 #include "convkit/pool.h"
 
 namespace convkit::cuda {
@@ -101,27 +102,15 @@ void broadcast_2d(const float* c, int64_t rows, int64_t cols, int64_t m, int64_t
 // dc [rows, cols] = beta * dy [m, n] summed over the broadcast dims (the adjoint of broadcast_2d).
 void reduce_2d(const float* dy, int64_t rows, int64_t cols, int64_t m, int64_t n, float beta, float* dc);
 
-// ---- optimizer updates (one fused pass per parameter; same formulas as lib/optim) -------------
-struct SgdStep {
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov;
-  bool first;  // the first step: the momentum buffer becomes the gradient itself
-};
+// ---- optimizer updates (one fused pass per parameter; formulas and options in convkit/optim.h) -
+using convkit::AdamStep;
+using convkit::RmspropStep;
+using convkit::SgdStep;
 // buf may be null only when momentum is 0.
 void sgd_step(const SgdStep& o, float* param, const float* grad, float* buf, int64_t n);
-
-struct AdamStep {
-  float lr, beta1, beta2, eps, weight_decay;
-  bool decoupled;  // AdamW
-  int64_t step;    // 1 on the first update (bias correction)
-};
 // max_exp_avg_sq non-null selects AMSGrad.
 void adam_step(const AdamStep& o, float* param, const float* grad, float* exp_avg, float* exp_avg_sq,
                float* max_exp_avg_sq, int64_t n);
-
-struct RmspropStep {
-  float lr, alpha, eps, weight_decay, momentum;
-};
 // momentum_buf is used when momentum > 0; grad_avg non-null selects the centered variant.
 void rmsprop_step(const RmspropStep& o, float* param, const float* grad, float* square_avg, float* momentum_buf,
                   float* grad_avg, int64_t n);

@@ -15,6 +15,7 @@ import {
 } from './loss.js';
 import { batchNorm2dStats, batchNorm2dForward, batchNorm2dBackward } from './batchnorm.js';
 import { dropout } from './dropout.js';
+import { sgdStep, adamStep, rmspropStep } from './optim.js';
 
 export const jsKernels: HostKernels = {
   gemm,
@@ -54,6 +55,10 @@ export const jsKernels: HostKernels = {
   batchNorm2dForward,
   batchNorm2dBackward,
   dropout,
+
+  sgdStep,
+  adamStep,
+  rmspropStep,
 
   // There is no thread to hand the work to: compute now, and report errors as rejections
   // (an async function turns a throw into a rejected promise).

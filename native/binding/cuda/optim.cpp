@@ -2,8 +2,7 @@
 // sgdStep(param, grad, buf|null, o), adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq|null, o),
 // rmspropStep(param, grad, squareAvg, momentumBuffer|null, gradAvg|null, o), where o holds the
 // SgdStepOptions / AdamStepOptions / RmspropStepOptions fields of lib/backend/types.ts.
-#include <string>
-
+#include "../optim_options.h"
 #include "convkit_cuda/kernels.h"
 #include "cuda_args.h"
 
@@ -32,17 +31,8 @@ void sgd_step(const Napi::CallbackInfo& info) {
   const char* fn = "sgdStep";
   Buffers b = param_and_grad(info, fn);
   auto buf = state(info[2], true, b.param.length, fn, "buf");
-  Napi::Object o = object(info, 3, fn, "options");
-  convkit::cuda::SgdStep step{};
-  step.lr = number(o.Get("lr"), fn, "lr");
-  step.momentum = number(o.Get("momentum"), fn, "momentum");
-  step.dampening = number(o.Get("dampening"), fn, "dampening");
-  step.weight_decay = number(o.Get("weightDecay"), fn, "weightDecay");
-  step.nesterov = boolean(o.Get("nesterov"), fn, "nesterov");
-  step.first = boolean(o.Get("first"), fn, "first");
-  if (step.momentum != 0.f && !buf.present)
-    convkit::throw_type(std::string(fn) + ": buf must be given when momentum is not 0");
-  convkit::cuda::sgd_step(step, b.param.data, b.grad.data, buf.data, b.param.length);
+  const convkit::SgdStep o = sgd_options(object(info, 3, fn, "options"), buf.present, fn);
+  convkit::cuda::sgd_step(o, b.param.data, b.grad.data, buf.data, b.param.length);
 }
 
 void adam_step(const Napi::CallbackInfo& info) {
@@ -51,17 +41,8 @@ void adam_step(const Napi::CallbackInfo& info) {
   auto exp_avg = state(info[2], false, b.param.length, fn, "expAvg");
   auto exp_avg_sq = state(info[3], false, b.param.length, fn, "expAvgSq");
   auto max_exp_avg_sq = state(info[4], true, b.param.length, fn, "maxExpAvgSq");
-  Napi::Object o = object(info, 5, fn, "options");
-  convkit::cuda::AdamStep step{};
-  step.lr = number(o.Get("lr"), fn, "lr");
-  step.beta1 = number(o.Get("beta1"), fn, "beta1");
-  step.beta2 = number(o.Get("beta2"), fn, "beta2");
-  step.eps = number(o.Get("eps"), fn, "eps");
-  step.weight_decay = number(o.Get("weightDecay"), fn, "weightDecay");
-  step.decoupled = boolean(o.Get("decoupled"), fn, "decoupled");
-  step.step = integer(o.Get("step"), fn, "step");
-  if (step.step < 1) convkit::throw_range(std::string(fn) + ": step must be >= 1, got " + std::to_string(step.step));
-  convkit::cuda::adam_step(step, b.param.data, b.grad.data, exp_avg.data, exp_avg_sq.data, max_exp_avg_sq.data,
+  const convkit::AdamStep o = adam_options(object(info, 5, fn, "options"), fn);
+  convkit::cuda::adam_step(o, b.param.data, b.grad.data, exp_avg.data, exp_avg_sq.data, max_exp_avg_sq.data,
                            b.param.length);
 }
 
@@ -71,16 +52,8 @@ void rmsprop_step(const Napi::CallbackInfo& info) {
   auto square_avg = state(info[2], false, b.param.length, fn, "squareAvg");
   auto momentum_buffer = state(info[3], true, b.param.length, fn, "momentumBuffer");
   auto grad_avg = state(info[4], true, b.param.length, fn, "gradAvg");
-  Napi::Object o = object(info, 5, fn, "options");
-  convkit::cuda::RmspropStep step{};
-  step.lr = number(o.Get("lr"), fn, "lr");
-  step.alpha = number(o.Get("alpha"), fn, "alpha");
-  step.eps = number(o.Get("eps"), fn, "eps");
-  step.weight_decay = number(o.Get("weightDecay"), fn, "weightDecay");
-  step.momentum = number(o.Get("momentum"), fn, "momentum");
-  if (step.momentum > 0.f && !momentum_buffer.present)
-    convkit::throw_type(std::string(fn) + ": momentumBuffer must be given when momentum > 0");
-  convkit::cuda::rmsprop_step(step, b.param.data, b.grad.data, square_avg.data, momentum_buffer.data, grad_avg.data,
+  const convkit::RmspropStep o = rmsprop_options(object(info, 5, fn, "options"), momentum_buffer.present, fn);
+  convkit::cuda::rmsprop_step(o, b.param.data, b.grad.data, square_avg.data, momentum_buffer.data, grad_avg.data,
                               b.param.length);
 }
 

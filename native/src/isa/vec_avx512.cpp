@@ -27,6 +27,7 @@ struct V {
   static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
   static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
   static T div(T a, T b) { return _mm512_div_ps(a, b); }
+  static T sqrt(T x) { return _mm512_sqrt_ps(x); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static T maxnan(T a, T b) {  // max_ps returns b when either is NaN; restore a's NaN
     return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
@@ -108,6 +109,7 @@ extern const VecKernels vec_kernels_avx512 = {
     k_scale,         k_add_scalar,    k_sub2, k_softmax_bwd_s, k_logsoftmax_bwd_s, k_vmax_acc,    k_exp_sub_v,
     k_vadd_acc,      k_vfma_acc,      k_vmul_v,        k_vsub2_v,           k_softmax_bwd_v, k_logsoftmax_bwd_v,
     k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row,
+    k_sgd_step,      k_adam_step,     k_rmsprop_step,
 };
 
 }  // namespace convkit

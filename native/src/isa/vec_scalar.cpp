@@ -20,6 +20,7 @@ struct V {
   static T sub(T a, T b) { return a - b; }
   static T mul(T a, T b) { return a * b; }
   static T div(T a, T b) { return a / b; }
+  static T sqrt(T x) { return __builtin_sqrtf(x); }
   static T fma(T a, T b, T c) { return a * b + c; }
   static T maxnan(T a, T b) { return (a != a || a > b) ? a : b; }  // b NaN: a > b false -> b
   static T clamp(T x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
@@ -61,6 +62,7 @@ extern const VecKernels vec_kernels_scalar = {
     k_scale,         k_add_scalar,    k_sub2, k_softmax_bwd_s, k_logsoftmax_bwd_s, k_vmax_acc,    k_exp_sub_v,
     k_vadd_acc,      k_vfma_acc,      k_vmul_v,        k_vsub2_v,           k_softmax_bwd_v, k_logsoftmax_bwd_v,
     k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row,
+    k_sgd_step,      k_adam_step,     k_rmsprop_step,
 };
 
 }  // namespace convkit
