@@ -14,7 +14,7 @@ import {
 import { backendForDevice, installCudaAddonForTesting } from '../lib/backend/registry.js';
 import { allCases, caseTolerance, type OpCase } from './op-cases.js';
 import { expectClose, forwardBackward, hasCpu, randData, rng, withBackend, withBackendAsync } from './helpers.js';
-import { fakeCuda, transfers } from './fixtures/fake-cuda.js';
+import { fakeCuda, faults, transfers } from './fixtures/fake-cuda.js';
 
 const realGpu = backendInfo().cuda.available;
 const cases = allCases();
@@ -168,6 +168,41 @@ describe('device code paths on a fake device', () => {
     expect(device.eval.accuracy).toBe(host.eval.accuracy);
     device.stats.forEach((s, i) => expectClose(s, host.stats[i], `parameter ${i}`, 1e-3));
   }, 60_000);
+
+  it('fit and evaluate read the loss and logits back asynchronously, never with a blocking copy', async () => {
+    const train = data.mnist('train', { pad: 2, limit: 64 });
+    manualSeed(5);
+    const model = lenet().to('cuda');
+    transfers.downloads = 0;
+    transfers.asyncDownloads = 0;
+    const history = await fit(model, train, {
+      epochs: 1, batchSize: 16, optimizer: new optim.SGD(model.parameters(), { lr: 0.01 }), progress: false,
+      metrics: ['accuracy'], validation: train,
+    });
+    expect(transfers.downloads).toBe(0);
+    expect(transfers.asyncDownloads).toBe(2 * 4 + 2 * 1); // loss and logits: 4 training batches, 1 validation batch
+    const logs = history.epochs[0];
+    expect(Number.isFinite(logs.loss)).toBe(true);
+    expect(logs.accuracy! * 64).toBeCloseTo(Math.round(logs.accuracy! * 64), 9);
+    const evaluated = await evaluate(model, train, { metrics: ['accuracy'] });
+    expect(evaluated.loss).toBeCloseTo(logs.valLoss!, 5);
+    expect(evaluated.accuracy).toBe(logs.valAccuracy);
+    expect(transfers.downloads).toBe(0);
+  });
+
+  it('fit passes an asynchronous read error on, with no unhandled rejection', async () => {
+    manualSeed(6);
+    const model = lenet().to('cuda');
+    const train = data.mnist('train', { pad: 2, limit: 64 });
+    faults.asyncDownload = new RangeError('cuda: an illegal memory access was encountered');
+    try {
+      await expect(fit(model, train, {
+        epochs: 1, batchSize: 16, optimizer: new optim.SGD(model.parameters(), { lr: 0.01 }), progress: false,
+      })).rejects.toThrow(faults.asyncDownload);
+    } finally {
+      faults.asyncDownload = null;
+    }
+  });
 
   it('setBackend(cuda) makes cuda the default device for tensors and new parameters', () => {
     setBackend('cuda');

@@ -66,29 +66,6 @@ export function checkLossValue(op: string, loss: unknown): Tensor {
   return loss;
 }
 
-/** Correct predictions in a batch: argmax over each row of the [N, C] output (read from its buffer on the cpu, copied from a GPU). */
-export function countCorrect(op: string, output: Tensor, labels: Int32Array): number {
-  if (output.ndim !== 2 || output.shape[0] !== labels.length || output.shape[1] < 1) {
-    throw new RangeError(`${op}: the accuracy metric needs an output of shape [batch, classes] with batch ${labels.length}, got ${formatShape(output.shape)}`);
-  }
-  const c = output.shape[1];
-  const data = output.device === 'cpu' ? output.data : output.toArray();
-  let correct = 0;
-  for (let i = 0, row = 0; i < labels.length; i++, row += c) {
-    let best = 0;
-    let bestValue = data[row];
-    for (let j = 1; j < c; j++) {
-      const v = data[row + j];
-      if (v > bestValue) {
-        bestValue = v;
-        best = j;
-      }
-    }
-    if (best === labels[i]) correct++;
-  }
-  return correct;
-}
-
 /** Every module's training flag, so that it can be put back exactly (a frozen BatchNorm stays frozen). */
 export function saveModes(model: Module): Array<[Module, boolean]> {
   return model.namedModules().map(([, m]) => [m, m.training]);

@@ -12,29 +12,29 @@ import { softmax } from '../ops/activation.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import {
-  checkLoss, checkLossValue, checkMetrics, checkModel, countCorrect, restoreModes, saveModes, toLoader, yieldToEventLoop,
+  checkLoss, checkLossValue, checkMetrics, checkModel, restoreModes, saveModes, toLoader, yieldToEventLoop,
   onModelDevice,
 } from './common.js';
+import { BatchMetrics } from './batch-metrics.js';
 import type { DataSource, EvaluateOptions, EvaluateResult, LossFunction, PredictOptions } from './types.js';
 
 const EVAL_BATCH = 256;
 
 /** Mean loss (weighted by batch size) and accuracy of model over loader, in the caller's mode and grad state. */
 export async function runEvaluation(op: string, model: Module, loader: DataLoader, loss: LossFunction, accuracy: boolean): Promise<EvaluateResult> {
-  let lossSum = 0;
-  let correct = 0;
+  const metrics = new BatchMetrics(op, accuracy);
   let samples = 0;
   let first = true;
   for (const { x, y } of loader) {
     if (!first) await yieldToEventLoop();
     first = false;
     const out = model.forward(onModelDevice(model, x));
-    lossSum += checkLossValue(op, loss(out, y)).item() * y.length;
-    if (accuracy) correct += countCorrect(op, out, y);
+    await metrics.add(checkLossValue(op, loss(out, y)), out, y);
     samples += y.length;
   }
-  const result: EvaluateResult = { loss: lossSum / samples, samples };
-  if (accuracy) result.accuracy = correct / samples;
+  await metrics.settle();
+  const result: EvaluateResult = { loss: metrics.loss, samples };
+  if (accuracy) result.accuracy = metrics.accuracy;
   return result;
 }
 

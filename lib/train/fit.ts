@@ -1,8 +1,8 @@
 // fit: the training loop. Per epoch: reseed from (seed, epoch), train over the batches
 // (forward, loss, zeroGrad, backward, step, yielding to the event loop between batches),
 // validate, record the epoch's logs, early-stopping bookkeeping, scheduler step, progress,
-// onEpochEnd, checkpoint. Metrics are accumulated in plain numbers: the loop itself allocates
-// nothing per batch beyond what the ops do.
+// onEpochEnd, checkpoint. Loss and accuracy are summed by BatchMetrics, which on a GPU reads
+// them back without stopping the loop.
 import { existsSync } from 'node:fs';
 import { backendForDevice } from '../backend/registry.js';
 import { checkBoolean, checkFiniteNumber, checkInt, checkOptions } from '../check.js';
@@ -14,9 +14,10 @@ import { defaultGenerator } from '../random.js';
 import { describe } from '../shape.js';
 import { loadCheckpoint, saveCheckpoint, type EarlyStoppingState } from './checkpoint.js';
 import {
-  checkLoss, checkLossValue, checkMetrics, checkModel, countCorrect, restoreModes, saveModes, toLoader, yieldToEventLoop,
+  checkLoss, checkLossValue, checkMetrics, checkModel, restoreModes, saveModes, toLoader, yieldToEventLoop,
   onModelDevice,
 } from './common.js';
+import { BatchMetrics } from './batch-metrics.js';
 import { inEvalMode, runEvaluation } from './evaluate.js';
 import { createProgress } from './progress.js';
 import type {
@@ -192,8 +193,7 @@ export async function fit(model: Module, trainSet: DataSource, options: FitOptio
       const lr = optimizer.lr;
       model.train();
       progress.epochStart(epoch, batches);
-      let lossSum = 0;
-      let correct = 0;
+      const metrics = new BatchMetrics(op, accuracy);
       let samples = 0;
       let batch = 0;
       const start = performance.now();
@@ -204,26 +204,26 @@ export async function fit(model: Module, trainSet: DataSource, options: FitOptio
         l.backward();
         optimizer.step();
         batch++;
-        lossSum += l.item() * y.length;
-        if (accuracy) correct += countCorrect(op, out, y);
         samples += y.length;
+        await metrics.add(l, out, y);
+        // Callbacks get this batch's exact running figures; so does the first progress line.
+        if (callbacks.length > 0 || !metrics.any) await metrics.settle();
         const elapsed = (performance.now() - start) / 1000;
-        const runningLoss = lossSum / samples;
-        const runningAccuracy = accuracy ? correct / samples : undefined;
-        progress.batch(batch, runningLoss, runningAccuracy, samples / elapsed, elapsed);
+        progress.batch(batch, metrics.loss, metrics.accuracy, samples / elapsed, elapsed);
         if (callbacks.length > 0) {
           batchLogs.epoch = epoch;
           batchLogs.size = y.length;
-          batchLogs.loss = runningLoss;
-          if (accuracy) batchLogs.accuracy = runningAccuracy;
+          batchLogs.loss = metrics.loss;
+          if (accuracy) batchLogs.accuracy = metrics.accuracy;
           await runCallbacks(callbacks, control, (c) => c.onBatchEnd?.(batch, batchLogs, control));
           if (control.stop) break;
         }
         await yieldToEventLoop();
       }
+      await metrics.settle();
       const seconds = (performance.now() - start) / 1000;
-      const logs: EpochLogs = { epoch, loss: lossSum / samples, seconds, imagesPerSecond: samples / seconds, lr };
-      if (accuracy) logs.accuracy = correct / samples;
+      const logs: EpochLogs = { epoch, loss: metrics.loss, seconds, imagesPerSecond: samples / seconds, lr };
+      if (accuracy) logs.accuracy = metrics.accuracy;
       if (validation) {
         const v = await inEvalMode(model, () => runEvaluation(op, model, validation, loss, accuracy));
         logs.valLoss = v.loss;
