@@ -254,4 +254,18 @@ describe.skipIf(!realGpu)('on the GPU', () => {
     cuda.emptyCache();
     expect(cuda.memoryStats().reservedBytes).toBeLessThanOrEqual(after.reservedBytes);
   });
+
+  it('toArrayAsync returns the values at the call, whatever is queued after it', async () => {
+    const p = tensor([1, 2, 3], [3], { device: 'cuda' });
+    const before = p.toArrayAsync();
+    backendForDevice('cuda').scale(p.storage, 10); // in place, as an optimizer step writes parameters
+    expect(Array.from(await before)).toEqual([1, 2, 3]);
+    expect(Array.from(p.toArray())).toEqual([10, 20, 30]);
+  });
+
+  it('refuses a device copy between overlapping views', () => {
+    const be = backendForDevice('cuda');
+    const x = be.fromHost(new Float32Array([1, 2, 3, 4]));
+    expect(() => be.copy(be.view(x, 0, 3), be.view(x, 1, 3))).toThrow(new RangeError('copy: src and dst overlap (views of one array)'));
+  });
 });

@@ -3,6 +3,8 @@
 //
 // The batch is cut into chunks of whole images, as many as keep the columns plus the GEMM
 // output of one chunk under kWorkspaceFloats (one workspace() call per op, carved in two).
+// One image is never split (the CPU splits by output rows): an image whose columns alone
+// pass kOneImageFloats is refused with a RangeError rather than left to exhaust the device.
 // Forward, per chunk: im2col -> cols [K, nb*P]; per group W_g [og, Kg] x cols_g ->
 // tmp [og, nb*P]; one kernel scatters tmp to y[n, o, p] adding the bias. A 1x1, stride-1,
 // unpadded conv skips im2col: x[n] already is the column matrix, so one batched GEMM over
@@ -25,6 +27,7 @@ namespace {
 
 constexpr int64_t kWorkspaceFloats = int64_t(64) << 20;  // 256 MiB
 constexpr int64_t kIndexLimit = int64_t(1) << 30;        // see im2col.cuh
+constexpr int64_t kOneImageFloats = int64_t(1) << 30;    // 4 GiB of workspace for one image
 constexpr int64_t kMaxGridY = 65535;
 
 struct Geo {
@@ -62,6 +65,11 @@ void check_index_range(const ConvShape& s) {
 
 // Whole images per chunk, evened out over the chunks the workspace bound requires.
 int64_t images_per_chunk(const ConvShape& s, const Geo& g) {
+  const int64_t one = (g.K + s.o) * g.P;
+  if (one > kOneImageFloats)
+    throw_range("conv2d: one image needs " + std::to_string(one >> 28) + " GiB of im2col workspace on the CUDA "
+                "backend, more than its 4 GiB limit per image (channels x kernel x output plane); run this layer "
+                "on the cpu, or on smaller images");
   const int64_t most = std::max<int64_t>(1, kWorkspaceFloats / ((g.K + s.o) * g.P));
   const int64_t chunks = (s.n + most - 1) / most;
   return (s.n + chunks - 1) / chunks;

@@ -61,9 +61,11 @@ DeviceInfo probe_now() {
                   " device(s)";
     return info;
   }
+  // Properties only: cudaSetDevice would create the device's context (hundreds of MiB and
+  // a noticeable start-up), which a process that never uses the GPU should not pay for.
+  // The context starts at the first allocation or launch (use_device).
   cudaDeviceProp prop{};
   status = cudaGetDeviceProperties(&prop, info.device);
-  if (status == cudaSuccess) status = cudaSetDevice(info.device);
   if (status != cudaSuccess) {
     info.reason = "device " + std::to_string(info.device) + " could not be opened (" + cuda_message(status) + ")";
     cudaGetLastError();
@@ -111,14 +113,15 @@ class Allocator {
         release_cached_locked();  // the cache may hold enough, in blocks of other sizes
         status = cudaMalloc(&ptr, size);
       }
-      if (status != cudaSuccess) {
+      if (status == cudaErrorMemoryAllocation) {
         cudaGetLastError();
         size_t free_bytes = 0, total_bytes = 0;
         cudaMemGetInfo(&free_bytes, &total_bytes);
         throw_range("CUDA out of memory: tried to allocate " + mib(size) + " (" + mib(stats_.allocated_bytes) +
-                    " allocated by convkit, " + mib(free_bytes) + " free of " + mib(total_bytes) + "; " +
-                    cuda_message(status) + ")");
+                    " allocated by convkit, " + mib(free_bytes) + " free of " + mib(total_bytes) + ")");
       }
+      // Anything else is a broken context, most often an earlier kernel's fault (sticky).
+      if (status != cudaSuccess) check(status, "cudaMalloc (the device is in an error state)");
       ++stats_.device_allocations;
       stats_.reserved_bytes += size;
     }
@@ -191,10 +194,19 @@ void use_device() {
   }
 }
 
+// One per host thread, so that two JS threads (worker_threads) never hand each other's
+// scratch memory back to the cache mid-operation. Reuse is stream-ordered, as for any block.
 struct Workspace {
   void* ptr = nullptr;
   size_t bytes = 0;
+  void release_block() {
+    allocator().release(ptr);
+    ptr = nullptr;
+    bytes = 0;
+  }
+  ~Workspace() { release_block(); }  // a thread's exit; the allocator itself is never destroyed
 };
+thread_local Workspace workspace_of_thread;
 
 }  // namespace
 
@@ -212,13 +224,18 @@ void ensure_available() {
   if (!info.available) throw_range("CUDA is not available: " + info.reason);
 }
 
+// Every launch, copy and event goes through here, so each host thread selects our device
+// (the runtime's current device is per thread) before it touches the stream.
 void* stream_handle() {
+  ensure_available();
+  use_device();
   static cudaStream_t s = make_stream();
   return s;
 }
 
 void* allocate(size_t bytes) {
   ensure_available();
+  use_device();
   return allocator().allocate(bytes);
 }
 
@@ -227,17 +244,18 @@ void release(void* ptr) {
 }
 
 void empty_cache() {
-  if (probe().available) allocator().empty_cache();
+  if (!probe().available) return;
+  use_device();
+  workspace_of_thread.release_block();
+  allocator().empty_cache();
 }
 
 MemoryStats memory_stats() { return probe().available ? allocator().stats() : MemoryStats{}; }
 
 void* workspace(size_t bytes) {
-  static Workspace ws;
+  Workspace& ws = workspace_of_thread;
   if (bytes > ws.bytes) {
-    release(ws.ptr);  // stream-ordered: earlier kernels finish before the block is reused
-    ws.ptr = nullptr;
-    ws.bytes = 0;
+    ws.release_block();  // stream-ordered: earlier kernels finish before the block is reused
     ws.ptr = allocate(bytes);
     ws.bytes = bytes;
   }
@@ -254,7 +272,6 @@ void copy_to_device(void* dst, const void* host_src, size_t bytes) {
 
 void copy_to_host(void* host_dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
-  use_device();
   cudaStream_t s = static_cast<cudaStream_t>(stream_handle());
   check(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, s), "copy to host");
   check(cudaStreamSynchronize(s), "copy to host (a queued kernel failed)");
@@ -291,6 +308,14 @@ Event* record_event() {
 void wait_event(Event* event) {
   use_device();
   check(cudaEventSynchronize(event->handle), "wait for the GPU (a queued kernel failed)");
+}
+
+void copy_to_host_after(Event* ready, void* host_dst, const void* src, size_t bytes) {
+  wait_event(ready);
+  if (bytes == 0) return;
+  // A blocking copy on the legacy default stream, which does not wait for our non-blocking
+  // stream: only the work before `ready` (which produced src) has to be finished.
+  check(cudaMemcpy(host_dst, src, bytes, cudaMemcpyDeviceToHost), "copy to host");
 }
 
 void destroy_event(Event* event) {

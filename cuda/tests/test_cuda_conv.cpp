@@ -1,7 +1,8 @@
 // convkit::cuda::conv2d_forward / conv2d_backward against the CPU core on the same inputs:
 // batch 1 and 64, odd sizes, strides 2 and 3, asymmetric padding, dilation 2, groups 2 and
 // depthwise, 1x1 (direct and through im2col), LeNet's layers, the 64->64 3x3 56x56 layer,
-// and a batch whose workspace needs several chunks. Outputs start as NaN, so every element
+// a batch whose workspace needs several chunks (even and uneven), a stride past the padded
+// input, and an image too large to run. Outputs start as NaN, so every element
 // must be written; every combination of wanted gradients is checked. With TF32 on (sm_80+),
 // one layer is checked again with a looser tolerance.
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "convkit/conv.h"
+#include "convkit/error.h"
 #include "convkit_cuda/kernels.h"
 #include "shape_util.h"
 #include "cuda_test_util.h"
@@ -66,6 +68,19 @@ void check_shape(const ConvShape& s, std::mt19937& rng, bool with_bias, bool tf3
   }
 }
 
+// One image whose im2col alone passes the CUDA backend's per-image limit is refused with a
+// RangeError before anything is allocated or launched (the CPU would split it by rows).
+void huge_image_refused() {
+  test::DeviceVector<float> tiny(std::vector<float>(1, 0.f));
+  try {
+    convkit::cuda::conv2d_forward(make(1, 512, 2048, 2048, 512, 3, 3, 1, 1, 1, 1, 1, 1), tiny.get(), tiny.get(),
+                                  nullptr, tiny.get());
+    CHECK(false, "a 512x2048x2048 image with 512 3x3 filters was accepted");
+  } catch (const convkit::Error& e) {
+    CHECK(e.kind == convkit::ErrorKind::range, "huge image: wrong error kind (%s)", e.what());
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -95,6 +110,8 @@ int main() {
       make(64, 6, 14, 14, 16, 5, 5),                            // LeNet conv2, batch 64
       make(2, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1),         // the ResNet layer, split-k dW
       make(40, 256, 32, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1),        // workspace of two chunks
+      make(41, 256, 32, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1),        // two chunks, the last one partial
+      make(2, 3, 5, 5, 4, 3, 3, 10, 10),                        // stride past the padded input: 1x1 output
   };
   int i = 0;
   for (const ConvShape& s : shapes) check_shape(s, rng, i++ % 2 == 0, false);
@@ -104,6 +121,7 @@ int main() {
     check_shape(make(5, 6, 11, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2), rng, false, true);
     convkit::cuda::set_tf32(false);
   }
+  huge_image_refused();
   convkit::cuda::synchronize();
   return test::finish("test_cuda_conv");
 }

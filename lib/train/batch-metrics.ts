@@ -6,7 +6,9 @@
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
-const MAX_IN_FLIGHT = 8;
+// Two batches (four copies, one libuv pool thread each while they wait) keep the GPU busy
+// without taking the whole default pool of four threads from fs, zlib and crypto.
+const MAX_IN_FLIGHT = 2;
 
 export class BatchMetrics {
   private lossSum = 0;

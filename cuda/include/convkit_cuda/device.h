@@ -34,7 +34,7 @@ void ensure_available();
 // ---- memory: a caching allocator over cudaMalloc, blocks rounded to size classes ----------
 void* allocate(size_t bytes);   // Error(range) "CUDA out of memory ..." when the device is full
 void release(void* ptr);        // back to the cache; null is ignored
-void empty_cache();             // frees every cached (unused) block to the driver
+void empty_cache();             // frees every cached (unused) block, and this thread's workspace, to the driver
 
 struct MemoryStats {
   size_t allocated_bytes = 0;       // in live blocks (rounded sizes)
@@ -46,8 +46,9 @@ struct MemoryStats {
 };
 MemoryStats memory_stats();
 
-// A scratch buffer of at least `bytes`, valid until the next workspace() call. Kernels that
-// need temporary memory (im2col columns, partial sums) take it from here.
+// A scratch buffer of at least `bytes`, valid until the calling thread's next workspace()
+// or empty_cache() call. Kernels that need temporary memory (im2col columns, partial sums)
+// take it from here.
 void* workspace(size_t bytes);
 
 // ---- copies, all on the stream ------------------------------------------------------------
@@ -65,5 +66,9 @@ struct Event;
 Event* record_event();          // marks everything queued so far
 void wait_event(Event* event);  // blocks the calling thread until it completes; throws on a kernel fault
 void destroy_event(Event* event);
+// Waits for `ready`, then copies src to the host without waiting for anything queued after
+// it: with src a private snapshot taken before `ready`, later kernels cannot change what
+// arrives (downloadAsync).
+void copy_to_host_after(Event* ready, void* host_dst, const void* src, size_t bytes);
 
 }  // namespace convkit::cuda

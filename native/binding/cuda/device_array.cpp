@@ -1,5 +1,6 @@
 #include "device_array.h"
 
+#include <cmath>
 #include <string>
 
 #include "../call.h"
@@ -58,21 +59,29 @@ void expect_live(const Napi::Env& env, const DeviceArray& self, const char* fn) 
   if (self.disposed()) throw Napi::TypeError::New(env, std::string(fn) + ": the device array was disposed");
 }
 
-// Copies device -> host on the libuv pool, so the event loop never waits for the GPU.
+// Copies device -> host on the libuv pool, so the event loop never waits for the GPU. What
+// arrives is the array as of the downloadAsync() call: the constructor (main thread) queues a
+// copy into a private snapshot and an event after it, and the worker waits only for that
+// event, so kernels queued later can neither change the result nor delay it.
 class DownloadWorker : public Napi::AsyncWorker {
  public:
-  DownloadWorker(const Napi::Env& env, std::shared_ptr<DeviceBlock> block, Napi::TypedArray host, const void* src,
-                 size_t bytes)
+  DownloadWorker(const Napi::Env& env, const DeviceArray& source, Napi::TypedArray host)
       : Napi::AsyncWorker(env, "convkit.cudaDownload"), deferred_(Napi::Promise::Deferred::New(env)),
-        block_(std::move(block)), host_(Napi::Persistent(host.As<Napi::Object>())), dst_(typed_array_data(host)),
-        src_(src), bytes_(bytes) {}
+        host_(Napi::Persistent(host.As<Napi::Object>())), dst_(typed_array_data(host)), bytes_(source.bytes()) {
+    if (bytes_ == 0) return;
+    snapshot_ = std::make_shared<DeviceBlock>(env, bytes_);
+    convkit::cuda::copy_on_device(snapshot_->ptr, source.data(), bytes_);
+    ready_ = convkit::cuda::record_event();
+  }
+  ~DownloadWorker() override { convkit::cuda::destroy_event(ready_); }
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
+    if (bytes_ == 0) return;
     try {
-      convkit::cuda::copy_to_host(dst_, src_, bytes_);
+      convkit::cuda::copy_to_host_after(ready_, dst_, snapshot_->ptr, bytes_);
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -82,10 +91,10 @@ class DownloadWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  std::shared_ptr<DeviceBlock> block_;  // a dispose() meanwhile must not free the source
+  std::shared_ptr<DeviceBlock> snapshot_;  // released on the main thread, after the copy
+  convkit::cuda::Event* ready_ = nullptr;
   Napi::ObjectReference host_;
   void* dst_;
-  const void* src_;
   size_t bytes_;
 };
 
@@ -171,8 +180,9 @@ Napi::Value DeviceArray::view(const Napi::CallbackInfo& info) {
     expect_live(info.Env(), *this, "view");
     if (!info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "view: offset and length must be numbers");
     double offset = info[0].As<Napi::Number>().DoubleValue(), length = info[1].As<Napi::Number>().DoubleValue();
-    if (!(offset >= 0 && length >= 0 && offset == int64_t(offset) && length == int64_t(length) &&
-          offset + length <= double(length_))) {
+    // In range first: converting a huge or infinite double to int64 is undefined behaviour.
+    if (!(offset >= 0 && length >= 0 && offset + length <= double(length_) && offset == std::floor(offset) &&
+          length == std::floor(length))) {
       throw Napi::RangeError::New(info.Env(), "view: [" + std::to_string(offset) + ", +" + std::to_string(length) +
                                                   ") is outside the array of " + std::to_string(length_) + " elements");
     }
@@ -202,7 +212,7 @@ Napi::Value DeviceArray::download_async(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     expect_live(info.Env(), *this, "downloadAsync");
     Napi::TypedArray host = host_array(info, "downloadAsync", *this);
-    auto* worker = new DownloadWorker(info.Env(), block_, host, data(), bytes());  // deletes itself when settled
+    auto* worker = new DownloadWorker(info.Env(), *this, host);  // deletes itself when settled
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;

@@ -14,6 +14,9 @@ void copy(const Napi::CallbackInfo& info) {
   const char* fn = "copy";
   auto src = floats(info[0], fn, "src"), dst = floats(info[1], fn, "dst");
   expect_length(dst, src.length, fn, "dst");
+  // cudaMemcpyAsync requires disjoint ranges (views of one array may overlap); dst == src is a no-op.
+  if (dst.data != src.data && dst.data < src.data + src.length && src.data < dst.data + dst.length)
+    convkit::throw_range(std::string(fn) + ": src and dst overlap (views of one array)");
   convkit::cuda::copy_on_device(dst.data, src.data, static_cast<size_t>(src.length) * sizeof(float));
 }
 
