@@ -3,8 +3,6 @@
 //
 // The batch is cut into chunks of whole images, as many as keep the columns plus the GEMM
 // output of one chunk under kWorkspaceFloats (one workspace() call per op, carved in two).
-// One image is never split (the CPU splits by output rows): an image whose columns alone
-// pass kOneImageFloats is refused with a RangeError rather than left to exhaust the device.
 // Forward, per chunk: im2col -> cols [K, nb*P]; per group W_g [og, Kg] x cols_g ->
 // tmp [og, nb*P]; one kernel scatters tmp to y[n, o, p] adding the bias. A 1x1, stride-1,
 // unpadded conv skips im2col: x[n] already is the column matrix, so one batched GEMM over
@@ -12,11 +10,18 @@
 // Backward, per chunk: dy is gathered to dyT [o, nb*P]; dW_g (+)= dyT_g x cols_g^T (beta 0 on
 // the first chunk, 1 after); dcols_g = W_g^T x dyT_g (into the cols buffer) then col2im into
 // dx. db is a separate reduction, one block per output channel, accumulated in double.
+// An image too large for that ((K + o) * P floats past the bound) is cut by output rows, as
+// the CPU does: pieces of [oy0, oy1) whose columns alone fit, one image at a time. The GEMMs
+// read and write those rows of y and dy in place (ld P), so there is no tmp, no scatter or
+// gather; the bias is added once at the end. dx is zeroed first and each piece's col2im adds
+// the contributions of its own output rows; dW accumulates over every piece.
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 #include "convkit/conv.h"
 #include "convkit/error.h"
+#include "convkit_cuda/device.h"
 #include "convkit_cuda/kernels.h"
 #include "im2col.cuh"
 #include "launch.cuh"
@@ -27,8 +32,10 @@ namespace {
 
 constexpr int64_t kWorkspaceFloats = int64_t(64) << 20;  // 256 MiB
 constexpr int64_t kIndexLimit = int64_t(1) << 30;        // see im2col.cuh
-constexpr int64_t kOneImageFloats = int64_t(1) << 30;    // 4 GiB of workspace for one image
 constexpr int64_t kMaxGridY = 65535;
+
+// kWorkspaceFloats unless a test lowers it to reach the row pieces at small sizes.
+std::atomic<int64_t> g_workspace_floats{kWorkspaceFloats};
 
 struct Geo {
   int64_t cg, og, kg, K, P;
@@ -63,16 +70,19 @@ void check_index_range(const ConvShape& s) {
   }
 }
 
+bool image_fits(const ConvShape& s, const Geo& g, int64_t budget) { return (g.K + s.o) * g.P <= budget; }
+
 // Whole images per chunk, evened out over the chunks the workspace bound requires.
-int64_t images_per_chunk(const ConvShape& s, const Geo& g) {
-  const int64_t one = (g.K + s.o) * g.P;
-  if (one > kOneImageFloats)
-    throw_range("conv2d: one image needs " + std::to_string(one >> 28) + " GiB of im2col workspace on the CUDA "
-                "backend, more than its 4 GiB limit per image (channels x kernel x output plane); run this layer "
-                "on the cpu, or on smaller images");
-  const int64_t most = std::max<int64_t>(1, kWorkspaceFloats / ((g.K + s.o) * g.P));
+int64_t images_per_chunk(const ConvShape& s, const Geo& g, int64_t budget) {
+  const int64_t most = std::max<int64_t>(1, budget / ((g.K + s.o) * g.P));
   const int64_t chunks = (s.n + most - 1) / most;
   return (s.n + chunks - 1) / chunks;
+}
+
+// Output rows per piece of an image that does not fit: as many as keep its columns under the
+// bound, at least one (validate() caps one row's columns, K*ow, at 2^26 floats).
+int64_t rows_per_piece(const ConvShape& s, const Geo& g, int64_t budget) {
+  return std::clamp<int64_t>(budget / (g.K * s.ow), 1, s.oh);
 }
 
 // The columns' share of the workspace, rounded so that the second part stays 256-byte aligned.
@@ -128,18 +138,66 @@ __global__ void bias_grad_kernel(const float* dy, int64_t n, int outs, int P, fl
   }
 }
 
+void add_bias(const ConvShape& s, const Geo& g, const float* bias, float* y) {
+  const int64_t planes = s.n * s.o;
+  add_bias_kernel<<<chunk_grid(g.P, planes), kThreads, 0, stream()>>>(y, bias, int(s.o), int(g.P), planes);
+  check_launch("add_bias_kernel");
+}
+
 void forward_1x1(const ConvShape& s, const Geo& g, const float* x, const float* w, const float* bias, float* y) {
   for (int64_t gi = 0; gi < s.groups; ++gi)
     sgemm_batched({false, false, g.og, g.P, g.cg, 1.f, w + gi * g.og * g.cg, g.cg, 0, x + gi * g.cg * g.P, g.P,
                    s.c * g.P, 0.f, y + gi * g.og * g.P, g.P, s.o * g.P, s.n});
-  if (bias) {
-    const int64_t planes = s.n * s.o;
-    add_bias_kernel<<<chunk_grid(g.P, planes), kThreads, 0, stream()>>>(y, bias, int(s.o), int(g.P), planes);
-    check_launch("add_bias_kernel");
+  if (bias) add_bias(s, g, bias, y);
+}
+
+// Each image in pieces of `rows` output rows: cols [K, ncols], and the GEMM writes rows
+// [oy0, oy1) of every output plane of y in place.
+void forward_rows(const ConvShape& s, const Geo& g, int64_t rows, const float* x, const float* w, const float* bias,
+                  float* y) {
+  float* cols = static_cast<float*>(workspace(size_t(g.K * rows * s.ow) * sizeof(float)));
+  for (int64_t img = 0; img < s.n; ++img) {
+    for (int64_t oy0 = 0; oy0 < s.oh; oy0 += rows) {
+      const int64_t oy1 = std::min(s.oh, oy0 + rows), ncols = (oy1 - oy0) * s.ow;
+      im2col_rows(s, x, img, oy0, oy1, cols);
+      sgemm_batched({false, false, g.og, ncols, g.kg, 1.f, w, g.kg, g.og * g.kg, cols, ncols, g.kg * ncols, 0.f,
+                     y + img * s.o * g.P + oy0 * s.ow, g.P, g.og * g.P, s.groups});
+    }
+  }
+  if (bias) add_bias(s, g, bias, y);
+}
+
+// The adjoint of forward_rows: rows [oy0, oy1) of dy are read in place (ld P) as dY [o, ncols].
+void backward_rows(const ConvShape& s, const Geo& g, int64_t rows, const float* x, const float* w, const float* dy,
+                   float* dx, float* dw) {
+  float* cols = static_cast<float*>(workspace(size_t(g.K * rows * s.ow) * sizeof(float)));
+  if (dx) fill_zero(dx, size_t(s.n * s.c * s.h * s.w) * sizeof(float));  // every piece adds its share
+  bool first = true;
+  for (int64_t img = 0; img < s.n; ++img) {
+    for (int64_t oy0 = 0; oy0 < s.oh; oy0 += rows) {
+      const int64_t oy1 = std::min(s.oh, oy0 + rows), ncols = (oy1 - oy0) * s.ow;
+      const float* dy_rows = dy + img * s.o * g.P + oy0 * s.ow;
+      if (dw) {
+        im2col_rows(s, x, img, oy0, oy1, cols);
+        sgemm_batched({false, true, g.og, g.kg, ncols, 1.f, dy_rows, g.P, g.og * g.P, cols, ncols, g.kg * ncols,
+                       first ? 0.f : 1.f, dw, g.kg, g.og * g.kg, s.groups});
+      }
+      if (dx) {
+        // As in the chunks, dcols reuses the columns once the dW product is queued.
+        sgemm_batched({true, false, g.kg, ncols, g.og, 1.f, w, g.kg, g.og * g.kg, dy_rows, g.P, g.og * g.P, 0.f,
+                       cols, ncols, g.kg * ncols, s.groups});
+        col2im_rows_add(s, cols, img, oy0, oy1, dx);
+      }
+      first = false;
+    }
   }
 }
 
 }  // namespace
+
+void set_conv_workspace_limit_for_testing(int64_t floats) {
+  g_workspace_floats.store(floats > 0 ? floats : kWorkspaceFloats, std::memory_order_relaxed);
+}
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y) {
   validate(s);
@@ -152,7 +210,12 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
     forward_1x1(s, g, x, w, bias, y);
     return;
   }
-  const int64_t nb = images_per_chunk(s, g);
+  const int64_t budget = g_workspace_floats.load(std::memory_order_relaxed);
+  if (!image_fits(s, g, budget)) {
+    forward_rows(s, g, rows_per_piece(s, g, budget), x, w, bias, y);
+    return;
+  }
+  const int64_t nb = images_per_chunk(s, g, budget);
   float* cols = static_cast<float*>(workspace(size_t(cols_floats(g, nb) + s.o * nb * g.P) * sizeof(float)));
   float* tmp = cols + cols_floats(g, nb);
   for (int64_t i0 = 0; i0 < s.n; i0 += nb) {
@@ -179,7 +242,12 @@ void conv2d_backward(const ConvShape& s, const float* x, const float* w, const f
     check_launch("bias_grad_kernel");
   }
   if (!dx && !dw) return;
-  const int64_t nb = images_per_chunk(s, g);
+  const int64_t budget = g_workspace_floats.load(std::memory_order_relaxed);
+  if (!image_fits(s, g, budget)) {
+    backward_rows(s, g, rows_per_piece(s, g, budget), x, w, dy, dx, dw);
+    return;
+  }
+  const int64_t nb = images_per_chunk(s, g, budget);
   float* cols = static_cast<float*>(workspace(size_t(cols_floats(g, nb) + s.o * nb * g.P) * sizeof(float)));
   float* dyT = cols + cols_floats(g, nb);
   for (int64_t i0 = 0; i0 < s.n; i0 += nb) {

@@ -34,7 +34,10 @@ using TileL = Fp32Tile<128, 128, 8, 8, 8, 2>;
 using TileM = Fp32Tile<64, 128, 8, 8, 8, 4>;
 using TileS = Fp32Tile<64, 64, 16, 4, 4, 2>;
 
-constexpr int kPad = 4;  // floats after each shared row: conflict-free transposed stores, rows stay 16-byte aligned
+// Floats after each shared row, so rows stay 16-byte aligned. The transposed (k-contiguous)
+// stores are conflict-free for the 128-wide tiles; TileS (LD 68, 4 column groups) still
+// has 2-way conflicts there (a thread mapping or XOR swizzle would remove them; unmeasured).
+constexpr int kPad = 4;
 
 // Writes a fetched tile into the k-major shared tile s[BK][LD]. kKContig: the operand is
 // stored with k contiguous (its rows are m or n), so each group of 4 goes down a column.

@@ -2,7 +2,8 @@
 // batch 1 and 64, odd sizes, strides 2 and 3, asymmetric padding, dilation 2, groups 2 and
 // depthwise, 1x1 (direct and through im2col), LeNet's layers, the 64->64 3x3 56x56 layer,
 // a batch whose workspace needs several chunks (even and uneven), a stride past the padded
-// input, and an image too large to run. Outputs start as NaN, so every element
+// input, and images too large for the workspace, cut into ranges of output rows (one past the
+// real bound, the others with the bound lowered). Outputs start as NaN, so every element
 // must be written; every combination of wanted gradients is checked. With TF32 on (sm_80+),
 // one layer is checked again with a looser tolerance.
 #include <cmath>
@@ -68,17 +69,38 @@ void check_shape(const ConvShape& s, std::mt19937& rng, bool with_bias, bool tf3
   }
 }
 
-// One image whose im2col alone passes the CUDA backend's per-image limit is refused with a
-// RangeError before anything is allocated or launched (the CPU would split it by rows).
-void huge_image_refused() {
-  test::DeviceVector<float> tiny(std::vector<float>(1, 0.f));
-  try {
-    convkit::cuda::conv2d_forward(make(1, 512, 2048, 2048, 512, 3, 3, 1, 1, 1, 1, 1, 1), tiny.get(), tiny.get(),
-                                  nullptr, tiny.get());
-    CHECK(false, "a 512x2048x2048 image with 512 3x3 filters was accepted");
-  } catch (const convkit::Error& e) {
-    CHECK(e.kind == convkit::ErrorKind::range, "huge image: wrong error kind (%s)", e.what());
+// The workspace bound, in floats, that leaves room for the columns of `rows` output rows.
+int64_t limit_for_rows(const ConvShape& s, int64_t rows) { return s.c * s.kh * s.kw * s.ow * rows; }
+
+// Images whose columns plus GEMM output pass the workspace bound run in ranges of output rows:
+// one row per piece, several with a shorter last piece, over strides past the kernel, padding
+// rows, dilation, groups, depthwise, 1x1 and batches of one and more. The bound is lowered so
+// that small shapes get there; the last shape passes the real one (256 MiB) on its own.
+void large_images_split_by_rows(std::mt19937& rng) {
+  struct Case {
+    ConvShape s;
+    int64_t rows;
+  };
+  const Case cases[] = {
+      {make(1, 3, 23, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1), 1},
+      {make(1, 3, 23, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1), 5},                 // 5 + 5 + 5 + 5 + 3 rows
+      {make(2, 3, 21, 11, 2, 3, 2, 1, 2, 2, 1, 3, 0, 3, 2), 2},          // dilation 3x2, batch 2
+      {make(1, 2, 17, 5, 3, 3, 3, 1, 1, 4, 0, 5, 2), 3},                 // pieces that read only padding
+      {make(1, 2, 19, 7, 3, 2, 2, 4, 3, 1, 0, 0, 1), 1},                 // stride 4 > kernel: unread rows
+      {make(1, 4, 15, 8, 6, 3, 3, 2, 1, 1, 1, 1, 1, 2, 1, 2), 2},        // groups 2, stride 2, dilation 2
+      {make(3, 6, 13, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6), 4},        // depthwise, batch 3
+      {make(2, 5, 12, 12, 7, 1, 1, 1, 1, 1, 1, 1, 1), 3},                // 1x1 padded: im2col
+      {make(1, 8, 20, 20, 8, 1, 1), 3},                                  // 1x1: direct forward, rows backward
+      {make(2, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1), 8},              // the ResNet layer in 7 pieces
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    convkit::cuda::set_conv_workspace_limit_for_testing(limit_for_rows(c.s, c.rows));
+    check_shape(c.s, rng, i++ % 2 == 0, false);
   }
+  convkit::cuda::set_conv_workspace_limit_for_testing(0);
+  // (18 + 2) * 2048^2 floats: over 256 MiB, in two pieces of rows.
+  check_shape(make(1, 2, 2048, 2048, 2, 3, 3, 1, 1, 1, 1, 1, 1), rng, true, false);
 }
 
 }  // namespace
@@ -121,7 +143,7 @@ int main() {
     check_shape(make(5, 6, 11, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2), rng, false, true);
     convkit::cuda::set_tf32(false);
   }
-  huge_image_refused();
+  large_images_split_by_rows(rng);
   convkit::cuda::synchronize();
   return test::finish("test_cuda_conv");
 }

@@ -28,6 +28,9 @@ bool tf32_enabled();
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
 void conv2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy, float* dx,
                      float* dw, float* db);
+// Tests only: the workspace bound in floats (default 2^26, 256 MiB; <= 0 restores it), so that
+// images too large for one workspace, which are cut into ranges of output rows, run at small sizes.
+void set_conv_workspace_limit_for_testing(int64_t floats);
 
 // ---- pooling ---------------------------------------------------------------------------------
 void max_pool2d_forward(const PoolShape& s, const float* x, float* y, int32_t* argmax);
