@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { backendInfo } from '../lib/index.js';
 import { convRows, gemmRows, maxPoolRows, optimRows } from './ops.js';
 import { eventLoopRows } from './event-loop-rows.js';
+import { lenetEpochRows } from './lenet-epoch.js';
 import { sgemmVsOpenblas } from './sgemm-openblas.js';
 import { printTable, type Row } from './table.js';
 
@@ -28,6 +29,7 @@ if (wanted('conv')) rows.push(...convRows());
 if (wanted('pool')) rows.push(...maxPoolRows());
 if (wanted('optim')) rows.push(...optimRows());
 if (wanted('eventloop')) rows.push(...(await eventLoopRows()));
+if (wanted('lenet')) rows.push(...(await lenetEpochRows()));
 
 printTable(rows);
 for (const note of notes) console.log(`note: ${note}`);
