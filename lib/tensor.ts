@@ -3,7 +3,7 @@
 // the tensor's device and never copy it across devices behind the user's back.
 import { needsGrad, record, runBackward, type GradNode } from './autograd.js';
 import { backendForDevice, getDefaultDevice } from './backend/registry.js';
-import type { DeviceName, Storage } from './backend/types.js';
+import type { AnyBackend, DeviceName, Storage } from './backend/types.js';
 import { checkedNumel, describe, formatShape, numel, parseShape } from './shape.js';
 
 export interface TensorOptions {
@@ -29,6 +29,15 @@ export function deviceOf(storage: Storage): DeviceName {
 /** Another handle to the same memory: the array itself on the host, a view on a device (so disposing one handle keeps the other). */
 export function shareStorage(storage: Storage): Storage {
   return storage instanceof Float32Array ? storage : storage.view(0, storage.length);
+}
+
+/**
+ * A copy of storage on another device. One of the two backends is a device backend, whose
+ * fromHost uploads (the source may be reused at once) and whose toHost downloads into new
+ * memory, so the result never shares memory with the source and needs no extra host copy.
+ */
+function moveStorage(storage: Storage, from: AnyBackend, into: AnyBackend): Storage {
+  return into.fromHost(from.toHost(storage));
 }
 
 export class Tensor {
@@ -115,8 +124,8 @@ export class Tensor {
     if (target === this.device) return this;
     const from = backendForDevice(this.device);
     const into = backendForDevice(target);
-    const out = new Tensor(into.fromHost(from.toHost(this.storage).slice()), this.shape);
-    return record(out, needsGrad(this), 'to', [this], (g) => [from.fromHost(into.toHost(g).slice())]);
+    const out = new Tensor(moveStorage(this.storage, from, into), this.shape);
+    return record(out, needsGrad(this), 'to', [this], (g) => [moveStorage(g, into, from)]);
   }
 
   /** The same data, cut from the tape. */
@@ -179,9 +188,9 @@ export class Tensor {
   moveTo(device: DeviceName): void {
     this.checkLive('to');
     if (device === this.device) return;
-    const host = backendForDevice(this.device).toHost(this.storage).slice();
+    const moved = moveStorage(this.storage, backendForDevice(this.device), backendForDevice(device));
     if (!(this.storage instanceof Float32Array)) this.storage.dispose();
-    this.storage = backendForDevice(device).fromHost(host);
+    this.storage = moved;
     if (this.grad) this.grad.moveTo(device);
   }
 

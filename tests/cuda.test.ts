@@ -43,6 +43,18 @@ function compareOnDevice(c: OpCase, label: string): void {
   actual.grads.forEach((g, i) => expectClose(g, expected.grads[i], `${label} grad of input ${i}`, tol));
 }
 
+/** Writes to either side of a to() copy, in both directions, leave the other side as it was. */
+function expectIndependentCopies(): void {
+  const host = tensor([1, 2, 3], [3]);
+  const onDevice = host.to('cuda');
+  host.data[0] = 99;
+  expect(Array.from(onDevice.toArray())).toEqual([1, 2, 3]);
+  const back = onDevice.to('cpu');
+  back.data[1] = 99;
+  expect(Array.from(onDevice.toArray())).toEqual([1, 2, 3]);
+  expect(Array.from(back.data)).toEqual([1, 99, 3]);
+}
+
 function lenet(): nn.Sequential {
   return new nn.Sequential(
     new nn.Conv2d(1, 6, 5), new nn.ReLU(), new nn.MaxPool2d(2),
@@ -98,6 +110,10 @@ describe('device code paths on a fake device', () => {
     expect(Array.from(await y.toArrayAsync())).toEqual([0, 2, 0, 4]);
     expect(y.to('cpu').device).toBe('cpu');
     expect(y.to('cuda')).toBe(y);
+  });
+
+  it('to() copies across devices: the copy and the source never share memory', () => {
+    expectIndependentCopies();
   });
 
   it('rejects tensors on two devices with an error naming them', () => {
@@ -261,6 +277,10 @@ describe.skipIf(!realGpu)('on the GPU', () => {
     backendForDevice('cuda').scale(p.storage, 10); // in place, as an optimizer step writes parameters
     expect(Array.from(await before)).toEqual([1, 2, 3]);
     expect(Array.from(p.toArray())).toEqual([10, 20, 30]);
+  });
+
+  it('to() copies across devices: the copy and the source never share memory', () => {
+    expectIndependentCopies();
   });
 
   it('refuses a device copy between overlapping views', () => {
