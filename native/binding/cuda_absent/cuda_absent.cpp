@@ -1,4 +1,5 @@
-// The cuda exports of a build without nvcc: probe() alone, saying why there is no backend.
+// The cuda exports of a build without CUDA (no nvcc, or CONVKIT_CUDA=OFF): probe() alone,
+// saying why there is no backend (CONVKIT_NO_CUDA_WHY, set by CMakeLists.txt).
 #include "../call.h"
 
 namespace binding {
@@ -8,7 +9,7 @@ Napi::Value probe(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("built", false);
   out.Set("available", false);
-  out.Set("reason", "this build has no CUDA backend (nvcc was not found when the addon was compiled)");
+  out.Set("reason", "this build has no CUDA backend (" CONVKIT_NO_CUDA_WHY ")");
   return out;
 }
 
