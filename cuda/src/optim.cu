@@ -14,17 +14,21 @@ void check_n(const char* op, int64_t n) {
   if (n < 0) throw_range(std::string(op) + ": element count must be >= 0, got " + std::to_string(n));
 }
 
+// The kernels spell out the CPU vector bodies' operations (native/src/vec_kernels.h): fmaf
+// where they fuse, __fmul_rn where they round a product, so that nvcc's contraction cannot
+// change the rounding. Then the results equal the CPU's, which matters where a step divides
+// by a small root (RMSprop, Adam with a tiny second moment).
 // The first step does not read buf, so its initial contents do not matter.
 __global__ void sgd_kernel(SgdStep o, float grad_scale, float* param, const float* grad, float* buf, int64_t n) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float p = param[i], g = grad[i] + o.weight_decay * p;
+    const float p = param[i], g = fmaf(o.weight_decay, p, grad[i]);
     if (o.momentum == 0.f) {
-      param[i] = p - o.lr * g;
+      param[i] = p - __fmul_rn(o.lr, g);
       continue;
     }
-    const float b = o.first ? g : o.momentum * buf[i] + grad_scale * g;
+    const float b = o.first ? g : fmaf(o.momentum, buf[i], __fmul_rn(grad_scale, g));
     buf[i] = b;
-    param[i] = p - o.lr * (o.nesterov ? g + o.momentum * b : b);
+    param[i] = p - __fmul_rn(o.lr, o.nesterov ? fmaf(o.momentum, b, g) : b);
   }
 }
 
@@ -34,31 +38,31 @@ __device__ float nan_max(float a, float b) { return (a >= b || a != a) ? a : b; 
 __global__ void adam_kernel(AdamScalars s, float* param, const float* grad, float* exp_avg, float* exp_avg_sq,
                             float* max_exp_avg_sq, int64_t n) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float w = param[i] * s.decay, g = grad[i] + s.l2 * w;
-    const float m = s.beta1 * exp_avg[i] + s.one_minus_beta1 * g;
-    float v = s.beta2 * exp_avg_sq[i] + s.one_minus_beta2 * g * g;
+    const float w = __fmul_rn(param[i], s.decay), g = fmaf(s.l2, w, grad[i]);
+    const float m = fmaf(s.beta1, exp_avg[i], __fmul_rn(s.one_minus_beta1, g));
+    float v = fmaf(s.beta2, exp_avg_sq[i], __fmul_rn(__fmul_rn(s.one_minus_beta2, g), g));
     exp_avg[i] = m;
     exp_avg_sq[i] = v;
     if (max_exp_avg_sq) max_exp_avg_sq[i] = v = nan_max(max_exp_avg_sq[i], v);
-    param[i] = w - s.step_size * m / (sqrtf(v) / s.sqrt_bias_corr2 + s.eps);
+    param[i] = w - __fmul_rn(s.step_size, m) / (sqrtf(v) / s.sqrt_bias_corr2 + s.eps);
   }
 }
 
 __global__ void rmsprop_kernel(RmspropStep o, float one_minus_alpha, float* param, const float* grad,
                                float* square_avg, float* momentum_buf, float* grad_avg, int64_t n) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float p = param[i], g = grad[i] + o.weight_decay * p;
-    const float v = o.alpha * square_avg[i] + one_minus_alpha * g * g;
+    const float p = param[i], g = fmaf(o.weight_decay, p, grad[i]);
+    const float v = fmaf(o.alpha, square_avg[i], __fmul_rn(__fmul_rn(one_minus_alpha, g), g));
     square_avg[i] = v;
     float variance = v;
     if (grad_avg) {
-      const float a = o.alpha * grad_avg[i] + one_minus_alpha * g;
+      const float a = fmaf(o.alpha, grad_avg[i], __fmul_rn(one_minus_alpha, g));
       grad_avg[i] = a;
-      variance = v - a * a;
+      variance = v - __fmul_rn(a, a);
     }
     float step = g / (sqrtf(variance) + o.eps);
-    if (o.momentum > 0.f) momentum_buf[i] = step = o.momentum * momentum_buf[i] + step;
-    param[i] = p - o.lr * step;
+    if (o.momentum > 0.f) momentum_buf[i] = step = fmaf(o.momentum, momentum_buf[i], step);
+    param[i] = p - __fmul_rn(o.lr, step);
   }
 }
 
