@@ -6,6 +6,10 @@ import { backendInfo } from '../lib/index.js';
 import { convRows, gemmRows, maxPoolRows, optimRows } from './ops.js';
 import { eventLoopRows } from './event-loop-rows.js';
 import { lenetEpochRows } from './lenet-epoch.js';
+import { lenetStepRows } from './lenet-step.js';
+import { matmulRows } from './matmul-api.js';
+import { overheadRows } from './overhead.js';
+import { torchLenetRows } from './torch-lenet.js';
 import { sgemmVsOpenblas } from './sgemm-openblas.js';
 import { printTable, type Row } from './table.js';
 
@@ -29,7 +33,18 @@ if (wanted('conv')) rows.push(...convRows());
 if (wanted('pool')) rows.push(...maxPoolRows());
 if (wanted('optim')) rows.push(...optimRows());
 if (wanted('eventloop')) rows.push(...(await eventLoopRows()));
-if (wanted('lenet')) rows.push(...(await lenetEpochRows()));
+if (wanted('lenet')) rows.push(...(await lenetStepRows()), ...(await lenetEpochRows()));
+if (wanted('overhead')) rows.push(...(await overheadRows()));
+// Framework cost: the public API next to its kernels, and against peers in child processes.
+// A torch epoch takes 20-60 s here, so the default run trains on 10000 images per epoch;
+// `npm run bench -- torch` trains on all 60000.
+const torchLimit = only.includes('torch') ? undefined : 10000;
+for (const [suite, run] of [['matmul', () => matmulRows(root)], ['torch', () => torchLenetRows(torchLimit)]] as const) {
+  if (!wanted(suite)) continue;
+  const result = await run();
+  rows.push(...result.rows);
+  notes.push(...result.notes);
+}
 
 printTable(rows);
 for (const note of notes) console.log(`note: ${note}`);

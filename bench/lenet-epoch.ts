@@ -7,7 +7,7 @@
 import { availableBackends, data, fit, manualSeed, nn, optim } from '../lib/index.js';
 import type { Row } from './table.js';
 
-function lenet(): nn.Sequential {
+export function lenet(): nn.Sequential {
   return new nn.Sequential(
     new nn.Conv2d(1, 6, 5), new nn.ReLU(), new nn.MaxPool2d(2),
     new nn.Conv2d(6, 16, 5), new nn.ReLU(), new nn.MaxPool2d(2),

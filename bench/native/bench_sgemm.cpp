@@ -4,7 +4,12 @@
 // median times; the ratio is the median of the per-sample ratios, so that a burst of load
 // from another process, which hits both libraries of one sample alike, cancels out.
 //   bench_sgemm [--json] [--isa scalar|avx2|avx512] [--threads N] [--quick]
+//   bench_sgemm --serve
 // --json prints one JSON object per row (read by the TypeScript bench).
+// --serve keeps OpenBLAS in a persistent process for bench/openblas-server.ts, which
+// alternates it round by round with convkit's public API in node: each stdin line
+// `sgemm M N K THREADS REPS` runs cblas_sgemm REPS times and answers one JSON line with the
+// per-call seconds; `quit` or end of input ends it.
 #include <unistd.h>
 
 #include <algorithm>
@@ -137,6 +142,47 @@ void bench_row(const Shape& shape, int threads, const Options& opt) {
   std::fflush(stdout);
 }
 
+// One problem per shape, kept between requests so that only the first request of a shape
+// pays for allocating and faulting in its buffers.
+int serve() {
+  std::vector<Problem> problems;
+  char line[256];
+  while (std::fgets(line, sizeof line, stdin)) {
+    char cmd[32] = "";
+    long long m = 0, n = 0, k = 0;
+    int threads = 0, reps = 0;
+    const int got = std::sscanf(line, "%31s %lld %lld %lld %d %d", cmd, &m, &n, &k, &threads, &reps);
+    if (got >= 1 && !std::strcmp(cmd, "quit")) break;
+    if (got != 6 || std::strcmp(cmd, "sgemm") || m < 1 || n < 1 || k < 1 || threads < 1 || reps < 1) {
+      std::printf("{\"error\":\"expected: sgemm M N K THREADS REPS\"}\n");
+      std::fflush(stdout);
+      continue;
+    }
+#if CONVKIT_HAVE_OPENBLAS
+    Problem* p = nullptr;
+    for (auto& q : problems)
+      if (q.s.m == m && q.s.n == n && q.s.k == k) p = &q;
+    if (!p) {
+      problems.emplace_back(Shape{"serve", false, false, m, n, k});
+      p = &problems.back();
+    }
+    openblas_set_num_threads(threads);
+    std::string seconds;
+    for (int r = 0; r < reps; ++r) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%s%.9f", r ? "," : "", time_calls([&] { p->run_openblas(); }, 1));
+      seconds += text;
+    }
+    std::printf("{\"m\":%lld,\"n\":%lld,\"k\":%lld,\"threads\":%d,\"openblas_threads\":%d,\"corename\":\"%s\",\"seconds\":[%s]}\n",
+                m, n, k, threads, openblas_get_num_threads(), openblas_get_corename(), seconds.c_str());
+#else
+    std::printf("{\"error\":\"bench_sgemm was built without OpenBLAS (apt-get install libopenblas-dev, then rebuild)\"}\n");
+#endif
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,6 +194,7 @@ int main(int argc, char** argv) {
     execv("/proc/self/exe", argv);
   }
 #endif
+  if (argc == 2 && !std::strcmp(argv[1], "--serve")) return serve();
   Options opt;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--json")) {
@@ -164,7 +211,7 @@ int main(int argc, char** argv) {
       }
       convkit::set_active_isa(isa);
     } else {
-      std::fprintf(stderr, "usage: bench_sgemm [--json] [--isa scalar|avx2|avx512] [--threads N] [--quick]\n");
+      std::fprintf(stderr, "usage: bench_sgemm [--json] [--isa scalar|avx2|avx512] [--threads N] [--quick] | --serve\n");
       return 2;
     }
   }

