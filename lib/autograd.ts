@@ -74,7 +74,16 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return postOrder.reverse();
 }
 
-/** Propagates seed (owned by the walk) from root to every leaf that requires grad. */
+/** Whether a and b are, or view, the same memory (host arrays over one buffer; one device handle). */
+function sameMemory(a: Storage, b: Storage): boolean {
+  return a === b || (a instanceof Float32Array && b instanceof Float32Array && a.buffer === b.buffer);
+}
+
+/**
+ * Propagates seed (owned by the walk) from root to every leaf that requires grad. The walk owns
+ * every gradient buffer that it does not store, and gives each back to the backend's cache as
+ * soon as it is consumed, so a training step reuses the same blocks instead of waiting for GC.
+ */
 export function runBackward(root: Tensor, seed: Storage): void {
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Storage>([[root, seed]]);
@@ -84,22 +93,31 @@ export function runBackward(root: Tensor, seed: Storage): void {
       grads.delete(t); // drop each buffer as soon as it is consumed
       const node = t.gradFn;
       if (!node) {
-        if (g) t.accumulateGrad(g);
+        if (g && !t.accumulateGrad(g)) backendForDevice(t.device).release(g);
         continue;
       }
       if (!node.backward) {
         throw new Error(`backward: the graph through ${node.op} was already released by an earlier backward() call; run the forward pass again`);
       }
       if (!g) continue;
+      const be = backendForDevice(t.device);
       const parentGrads = node.backward(g);
+      let keptG = false;
       node.parents.forEach((p, i) => {
         const pg = parentGrads[i];
         if (!p || !p.requiresGrad || !pg) return;
         const acc = grads.get(p);
-        if (!acc) grads.set(p, pg);
-        else if (acc === pg) backendForDevice(p.device).scale(acc, 2);
-        else backendForDevice(p.device).axpy(1, pg, acc);
+        if (!acc) {
+          grads.set(p, pg);
+          keptG ||= sameMemory(pg, g);
+        } else if (acc === pg) {
+          be.scale(acc, 2);
+        } else {
+          be.axpy(1, pg, acc);
+          if (!sameMemory(pg, g)) be.release(pg);
+        }
       });
+      if (!keptG) be.release(g);
     }
   } finally {
     for (const t of order) {

@@ -83,7 +83,12 @@ export function backendFor(op: string, tensors: Record<string, Tensor | null | u
   return backendForDevice(device ?? 'cpu');
 }
 
-/** A zero-filled tensor for an op's result on the backend's device, checking its size before allocating. */
+/** A zero-filled tensor on the backend's device, checking its size before allocating. */
 export function allocResult(op: string, shape: readonly number[], backend: AnyBackend): Tensor {
   return new Tensor(backend.alloc(checkedNumel(op, 'output shape', shape)), Object.freeze(shape.slice()));
+}
+
+/** An op's result that its kernel overwrites completely: not zero-filled (see Backend.empty). */
+export function emptyResult(op: string, shape: readonly number[], backend: AnyBackend): Tensor {
+  return new Tensor(backend.empty(checkedNumel(op, 'output shape', shape)), Object.freeze(shape.slice()));
 }

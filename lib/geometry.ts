@@ -104,6 +104,28 @@ function formatPads(p: Pads): string {
   return p.every((v) => v === p[0]) ? String(p[0]) : `[${p.join(',')}]`;
 }
 
+const INT32_MAX = 2 ** 31 - 1;
+
+/** values as an Int32Array; a RangeError naming op when one does not fit (the kernels index in int64, but take int32 sizes). */
+function pack(op: string, values: number[]): Int32Array {
+  for (const v of values) {
+    if (v > INT32_MAX) throw new RangeError(`${op}: a size, stride, padding or dilation of ${v} is larger than 2^31 - 1`);
+  }
+  return Int32Array.from(values);
+}
+
+/** ConvGeometry.packed for g's numbers. */
+export function packConvGeometry(op: string, g: Omit<ConvGeometry, 'packed'>): Int32Array {
+  return pack(op, [g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight,
+    g.dilationH, g.dilationW, g.groups, g.oh, g.ow]);
+}
+
+/** PoolGeometry.packed for g's numbers. */
+export function packPoolGeometry(op: string, g: Omit<PoolGeometry, 'packed'>): Int32Array {
+  return pack(op, [g.n, g.c, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight,
+    g.dilationH, g.dilationW, g.ceilMode ? 1 : 0, g.countIncludePad ? 1 : 0, g.oh, g.ow]);
+}
+
 export function convGeometry(op: string, x: readonly number[], w: readonly number[], options: unknown): ConvGeometry {
   const opts = checkOptions<Conv2dOptions>(op, options, ['stride', 'padding', 'dilation', 'groups']);
   const stride = parsePair(op, 'stride', opts.stride ?? 1, 1);
@@ -125,13 +147,14 @@ export function convGeometry(op: string, x: readonly number[], w: readonly numbe
   const oh = outputSize(h, pads[0], pads[2], dilation[0] * (kh - 1) + 1, stride[0], false);
   const ow = outputSize(wd, pads[1], pads[3], dilation[1] * (kw - 1) + 1, stride[1], false);
   checkedNumel(op, 'output shape', [n, o, oh, ow]);
-  return {
+  const g = {
     n, c, h, w: wd, o, kh, kw,
     strideH: stride[0], strideW: stride[1],
     padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3],
     dilationH: dilation[0], dilationW: dilation[1],
     groups, oh, ow,
   };
+  return { ...g, packed: packConvGeometry(op, g) };
 }
 
 export type PoolKind = 'max' | 'avg';
@@ -157,11 +180,12 @@ export function poolGeometry(op: string, x: readonly number[], kernel: unknown, 
   const oh = outputSize(h, pads[0], pads[2], eff[0], stride[0], ceilMode);
   const ow = outputSize(w, pads[1], pads[3], eff[1], stride[1], ceilMode);
   checkedNumel(op, 'output shape', [n, c, oh, ow]);
-  return {
+  const g = {
     n, c, h, w, kh: k[0], kw: k[1],
     strideH: stride[0], strideW: stride[1],
     padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3],
     dilationH: dilation[0], dilationW: dilation[1],
     ceilMode, countIncludePad, oh, ow,
   };
+  return { ...g, packed: packPoolGeometry(op, g) };
 }

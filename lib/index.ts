@@ -15,6 +15,7 @@ export { conv2dAsync, gemmAsync, matmulAsync, maxPool2dAsync } from './ops/async
 export { availableBackends, setBackend, getBackend, backendInfo, setNumThreads, type BackendInfo } from './backend/registry.js';
 export type { BackendName, DeviceName } from './backend/types.js';
 export * as cuda from './cuda.js';
+export * as cpu from './cpu.js';
 export { manualSeed, Generator } from './random.js';
 export * as nn from './nn/index.js';
 export * as init from './init/index.js';

@@ -5,10 +5,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostKernels } from './backend/host.js';
+import type { HostMemoryAddon } from './backend/host-memory.js';
 import type { CudaAddon, CudaProbe } from './backend/cuda.js';
 
 /** The addon's exports: the host kernels, its controls, and the cuda object (probe() alone in a build without nvcc). */
-export interface NativeAddon extends HostKernels {
+export interface NativeAddon extends HostKernels, HostMemoryAddon {
   isa(): string;
   isaNote(): string;
   supportedIsas(): string[];

@@ -26,9 +26,30 @@ export function deviceOf(storage: Storage): DeviceName {
   return storage instanceof Float32Array ? 'cpu' : 'cuda';
 }
 
+// Host tensors that share one array (reshape, detach) are counted here, so that dispose()
+// gives the memory back only when the last of them goes (a device view holds its own handle).
+const hostSharers = new WeakMap<ArrayBufferLike, number>();
+
 /** Another handle to the same memory: the array itself on the host, a view on a device (so disposing one handle keeps the other). */
 export function shareStorage(storage: Storage): Storage {
-  return storage instanceof Float32Array ? storage : storage.view(0, storage.length);
+  if (!(storage instanceof Float32Array)) return storage.view(0, storage.length);
+  hostSharers.set(storage.buffer, (hostSharers.get(storage.buffer) ?? 1) + 1);
+  return storage;
+}
+
+/** Drops one handle to storage; the memory returns to its backend's cache with the last. */
+function releaseStorage(storage: Storage): void {
+  if (!(storage instanceof Float32Array)) {
+    storage.dispose();
+    return;
+  }
+  const sharers = (hostSharers.get(storage.buffer) ?? 1) - 1;
+  if (sharers > 0) {
+    hostSharers.set(storage.buffer, sharers);
+    return;
+  }
+  hostSharers.delete(storage.buffer);
+  backendForDevice('cpu').release(storage);
 }
 
 /**
@@ -142,7 +163,7 @@ export class Tensor {
   dispose(): void {
     if (this.released) return;
     this.released = true;
-    if (!(this.storage instanceof Float32Array)) this.storage.dispose();
+    releaseStorage(this.storage);
     this.grad?.dispose();
     this.grad = null;
     this.gradFn = null;
@@ -158,7 +179,7 @@ export class Tensor {
     }
     this.checkLive('backward');
     const be = backendForDevice(this.device);
-    const seed = be.alloc(this.size); // the walk accumulates in place, so it owns a fresh buffer
+    const seed = be.empty(this.size); // the walk accumulates in place, so it owns a fresh buffer; filled below
     if (grad === undefined) {
       if (this.size !== 1) {
         throw new RangeError(`backward: a gradient can be implied only for a 1-element (scalar) tensor, but this one has shape ${formatShape(this.shape)}; pass backward(grad) with a gradient of that shape`);
@@ -175,13 +196,14 @@ export class Tensor {
     runBackward(this, seed);
   }
 
-  /** @internal Adds g (which the tensor may keep) to this leaf's gradient. */
-  accumulateGrad(g: Storage): void {
+  /** @internal Adds g to this leaf's gradient; true when the gradient keeps g itself (the first one). */
+  accumulateGrad(g: Storage): boolean {
     if (this.grad === null) {
       this.grad = new Tensor(g, this.shape);
-      return;
+      return true;
     }
     backendForDevice(this.device).axpy(1, g, this.grad.storage);
+    return false;
   }
 
   /** @internal Moves the values to `device` in place (Module.to): every holder of this tensor sees the move. */

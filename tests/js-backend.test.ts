@@ -3,6 +3,7 @@
 // central finite differences in float64 (the kernels accept Float64Array for exactly this).
 import { describe, expect, it } from 'vitest';
 import type { ConvGeometry, PoolGeometry } from '../lib/backend/types.js';
+import { packConvGeometry, packPoolGeometry } from '../lib/geometry.js';
 import { jsBackend, jsKernels } from '../lib/backend/js/index.js';
 import type { Floats } from '../lib/backend/js/floats.js';
 import { gemm } from '../lib/backend/js/gemm.js';
@@ -48,11 +49,12 @@ function convGeometry(opts: ConvOptions): ConvGeometry {
     strideH: 1, strideW: 1, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0,
     dilationH: 1, dilationW: 1, groups: 1, ...opts,
   };
-  return {
+  const resolved = {
     ...g,
     oh: outputSize(g.h, g.kh, g.strideH, g.padTop, g.padBottom, g.dilationH),
     ow: outputSize(g.w, g.kw, g.strideW, g.padLeft, g.padRight, g.dilationW),
   };
+  return { ...resolved, packed: packConvGeometry('test', resolved) };
 }
 
 interface PoolOptions {
@@ -67,11 +69,12 @@ function poolGeometry(opts: PoolOptions): PoolGeometry {
     strideH: opts.kh, strideW: opts.kw, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0,
     dilationH: 1, dilationW: 1, ceilMode: false, countIncludePad: true, ...opts,
   };
-  return {
+  const resolved = {
     ...g,
     oh: outputSize(g.h, g.kh, g.strideH, g.padTop, g.padBottom, g.dilationH, g.ceilMode),
     ow: outputSize(g.w, g.kw, g.strideW, g.padLeft, g.padRight, g.dilationW, g.ceilMode),
   };
+  return { ...resolved, packed: packPoolGeometry('test', resolved) };
 }
 
 /** sum(y * r) in float64: the scalar loss whose gradient with respect to y is r. */

@@ -4,8 +4,10 @@
 import type { Backend } from './types.js';
 import type { NativeAddon } from '../native.js';
 import { hostBackend } from './host.js';
+import type { CachedHostMemory } from './host-memory.js';
 
-export function createCpuBackend(addon: NativeAddon): Backend {
+/** The cpu backend, and its storage (convkit.cpu's controls reach the caches through it). */
+export function createCpuBackend(addon: NativeAddon, memory: CachedHostMemory): Backend {
   return hostBackend('cpu', {
     gemm: addon.gemm,
     gemmAsync: addon.gemmAsync,
@@ -46,5 +48,5 @@ export function createCpuBackend(addon: NativeAddon): Backend {
     sgdStep: addon.sgdStep,
     adamStep: addon.adamStep,
     rmspropStep: addon.rmspropStep,
-  });
+  }, memory);
 }

@@ -3,7 +3,7 @@
 // methods. Only copies to and from the host wait for the GPU; kernels are queued on one stream.
 import type { Backend, DeviceArray } from './types.js';
 
-type StorageFunctions = 'name' | 'device' | 'alloc' | 'fromHost' | 'toHost' | 'toHostAsync' | 'copyFromHost' | 'view'
+type StorageFunctions = 'name' | 'device' | 'alloc' | 'empty' | 'release' | 'fromHost' | 'toHost' | 'toHostAsync' | 'copyFromHost' | 'view'
   | 'int32FromHost' | 'allocInt32' | 'uint8FromHost';
 
 /** What the addon's `cuda` object says about the GPU. */
@@ -56,6 +56,8 @@ export function createCudaBackend(cuda: CudaAddon): Backend<DeviceArray, DeviceA
     name: 'cuda',
     device: 'cuda',
     alloc: (n) => cuda.empty('float32', n),
+    empty: (n) => cuda.empty('float32', n), // zeroed as well: a memset on the stream is cheap beside a kernel
+    release: (x) => x.dispose(),
     fromHost: (values) => cuda.upload(values),
     toHost(x) {
       const out = new Float32Array(x.length);

@@ -3,8 +3,9 @@
 // and their loss kernels return sums, which the adapters here turn into the contract's
 // total[0]. Each host backend supplies only its own kernels (HostKernels).
 import type { Backend, BackendName } from './types.js';
+import { v8Arrays, type HostArrays } from './host-memory.js';
 
-type Shared = 'name' | 'device' | 'alloc' | 'fromHost' | 'toHost' | 'toHostAsync' | 'copyFromHost' | 'view'
+type Shared = 'name' | 'device' | 'alloc' | 'empty' | 'release' | 'fromHost' | 'toHost' | 'toHostAsync' | 'copyFromHost' | 'view'
   | 'int32FromHost' | 'allocInt32' | 'uint8FromHost' | 'copy' | 'fill' | 'axpy' | 'scale' | 'broadcast2d' | 'reduce2d'
   | 'batchNorm2dTrainStats' | 'batchNorm2dEvalStats'
   | 'crossEntropy' | 'crossEntropyBackward' | 'crossEntropySoft' | 'nllLoss' | 'mseLoss' | 'bceWithLogits';
@@ -26,21 +27,24 @@ function writeTotal(total: Float32Array | null, sum: number, scale: number): voi
   if (total) total[0] = sum * scale;
 }
 
-export function hostBackend(name: BackendName, k: HostKernels): Backend {
+/** A host backend over kernels k, with storage from arrays (the cpu backend's cache, or plain V8 arrays). */
+export function hostBackend(name: BackendName, k: HostKernels, arrays: HostArrays = v8Arrays): Backend {
   const { batchNorm2dStats: _stats, ...contractKernels } = k; // a host-only step of batchNorm2dTrainStats
   return {
     ...contractKernels,
     name,
     device: 'cpu',
 
-    alloc: (n) => new Float32Array(n),
+    alloc: (n) => arrays.float32(n, true),
+    empty: (n) => arrays.float32(n, false),
+    release: (x) => arrays.release(x),
     fromHost: (values) => values,
     toHost: (x) => x,
     toHostAsync: async (x) => x,
     copyFromHost: (values, x) => x.set(values),
     view: (x, offset, length) => x.subarray(offset, offset + length),
     int32FromHost: (values) => values,
-    allocInt32: (n) => new Int32Array(n),
+    allocInt32: (n) => arrays.int32(n, false),
     uint8FromHost: (values) => values,
 
     copy: (src, dst) => dst.set(src),

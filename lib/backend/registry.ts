@@ -6,6 +6,7 @@
 import type { AnyBackend, Backend, BackendName, DeviceArray, DeviceName } from './types.js';
 import { jsBackend, jsKernels } from './js/index.js';
 import type { HostKernels } from './host.js';
+import { CachedHostMemory } from './host-memory.js';
 import { loadNativeAddon } from '../native.js';
 import { createCpuBackend } from './cpu.js';
 import { createCudaBackend, type CudaAddon, type CudaProbe } from './cuda.js';
@@ -28,7 +29,8 @@ export interface BackendInfo {
 }
 
 const native = loadNativeAddon();
-const cpuBackend: Backend | null = native.addon ? createCpuBackend(native.addon) : null;
+const hostMemory = native.addon ? new CachedHostMemory(native.addon) : null;
+const cpuBackend: Backend | null = native.addon ? createCpuBackend(native.addon, hostMemory!) : null;
 let cudaProbe: CudaProbe = native.addon
   ? native.addon.cuda.probe()
   : { built: false, available: false, reason: `the native addon is not loaded (${native.error})` };
@@ -61,6 +63,12 @@ export function hostKernels(name: 'js' | 'cpu'): HostKernels {
 /** Where tensor() and new parameters are created: 'cuda' after setBackend('cuda'), else 'cpu'. */
 export function getDefaultDevice(): DeviceName {
   return defaultDevice;
+}
+
+/** The cpu backend's storage caches, for convkit.cpu; throws when the addon is not loaded. */
+export function hostMemoryControls(op: string): CachedHostMemory {
+  if (!hostMemory) throw new RangeError(`${op}: the native cpu backend is not loaded (${native.error}); the js backend uses plain arrays`);
+  return hostMemory;
 }
 
 /** The addon's cuda object, for the cuda controls; throws when cuda is not available. */

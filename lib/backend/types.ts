@@ -45,6 +45,8 @@ export interface ConvGeometry {
   dilationH: number; dilationW: number;
   groups: number;
   oh: number; ow: number;                           // output
+  /** The same numbers in this order, packed once so that a native binding reads them in one go. */
+  packed: Int32Array;
 }
 
 /** A pooling problem, fully resolved. */
@@ -57,6 +59,8 @@ export interface PoolGeometry {
   ceilMode: boolean;
   countIncludePad: boolean;                         // average pooling only
   oh: number; ow: number;
+  /** The same numbers in this order (booleans as 0/1), packed once for the native bindings. */
+  packed: Int32Array;
 }
 
 /** C[m,n] = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k, op(B) is k x n. */
@@ -91,6 +95,14 @@ export interface Backend<F = Float32Array, I = Int32Array, U = Uint8Array> {
   // Storage. On host backends fromHost and toHost may return their argument itself.
   /** n zeros. */
   alloc(n: number): F;
+  /** n elements with undefined contents, for outputs that a kernel overwrites completely (no zero-fill). */
+  empty(n: number): F;
+  /**
+   * Gives x's memory back now instead of at garbage collection. x must span its whole allocation
+   * (from alloc, empty or allocInt32) and neither it nor any view of it may be used again; on the
+   * host the array is detached, so a stale view reads as empty instead of another tensor's data.
+   */
+  release(x: F | I): void;
   fromHost(values: Float32Array): F;
   toHost(x: F): Float32Array;
   /** Waits for the device off the event loop. */
@@ -100,6 +112,7 @@ export interface Backend<F = Float32Array, I = Int32Array, U = Uint8Array> {
   /** Elements [offset, offset + length) of x, sharing its memory. */
   view(x: F, offset: number, length: number): F;
   int32FromHost(values: Int32Array): I;
+  /** n int32 elements with undefined contents (argmax outputs, which the kernel overwrites). */
   allocInt32(n: number): I;
   uint8FromHost(values: Uint8Array): U;
 

@@ -1,7 +1,7 @@
 // Elementwise activations and softmax / logSoftmax along any axis.
 import type { AnyBackend, Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, backendFor, checkFiniteNumber, checkTensor } from '../check.js';
+import { backendFor, emptyResult, checkFiniteNumber, checkTensor } from '../check.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
@@ -11,10 +11,10 @@ function elementwise(op: string, xArg: unknown,
   backward: (be: AnyBackend, x: Storage, y: Storage, dy: Storage, dx: Storage) => void): Tensor {
   const x = checkTensor(op, 'x', xArg);
   const backend = backendFor(op, { x });
-  const out = allocResult(op, x.shape, backend);
+  const out = emptyResult(op, x.shape, backend);
   if (x.size > 0) forward(backend, x.storage, out.storage);
   return record(out, needsGrad(x), op, [x], (dy) => {
-    const dx = backend.alloc(x.size);
+    const dx = backend.empty(x.size);
     if (dx.length > 0) backward(backend, x.storage, out.storage, dy, dx);
     return [dx];
   });
@@ -51,10 +51,10 @@ function alongAxis(op: string, xArg: unknown, axis: unknown, forward: SoftmaxKer
   for (let i = 0; i < a; i++) outer *= x.shape[i];
   const inner = dim === 0 ? 0 : x.size / (outer * dim);
   const backend = backendFor(op, { x });
-  const out = allocResult(op, x.shape, backend);
+  const out = emptyResult(op, x.shape, backend);
   if (x.size > 0) forward(backend, x.storage, out.storage, outer, dim, inner);
   return record(out, needsGrad(x), op, [x], (dy) => {
-    const dx = backend.alloc(x.size);
+    const dx = backend.empty(x.size);
     if (dx.length > 0) backward(backend, out.storage, dy, dx, outer, dim, inner);
     return [dx];
   });

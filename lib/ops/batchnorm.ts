@@ -3,7 +3,7 @@
 // normalises by the running statistics.
 import type { Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, backendFor, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
+import { backendFor, emptyResult, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
@@ -56,20 +56,20 @@ export function batchNorm2d(x: Tensor, runningMean: Tensor | null, runningVar: T
   const backend = backendFor(op, { input, runningMean: rMean, runningVar: rVar, weight: gamma, bias: beta });
   // Fresh buffers either way: later training steps update the running statistics in place, and
   // the backward pass must see the values this forward pass used.
-  const mean: Storage = backend.alloc(c);
-  const invStd: Storage = backend.alloc(c);
+  const mean: Storage = backend.empty(c);
+  const invStd: Storage = backend.empty(c);
   if (training) {
     backend.batchNorm2dTrainStats(input.storage, n, c, hw, eps, momentum, mean, invStd, rMean?.storage ?? null, rVar?.storage ?? null);
   } else {
     backend.batchNorm2dEvalStats(c, rMean!.storage, rVar!.storage, eps, mean, invStd);
   }
 
-  const out = allocResult(op, input.shape, backend);
+  const out = emptyResult(op, input.shape, backend);
   if (out.size > 0) backend.batchNorm2dForward(input.storage, n, c, hw, mean, invStd, gamma?.storage ?? null, beta?.storage ?? null, out.storage);
   return record(out, needsGrad(input, gamma, beta), op, [input, gamma, beta], (dy) => {
-    const dx = input.requiresGrad ? backend.alloc(input.size) : null;
-    const dw = gamma?.requiresGrad ? backend.alloc(c) : null;
-    const db = beta?.requiresGrad ? backend.alloc(c) : null;
+    const dx = input.requiresGrad ? backend.empty(input.size) : null;
+    const dw = gamma?.requiresGrad ? backend.empty(c) : null;
+    const db = beta?.requiresGrad ? backend.empty(c) : null;
     backend.batchNorm2dBackward(input.storage, dy, n, c, hw, mean, invStd, gamma?.storage ?? null, training, dx, dw, db);
     return [dx, dw, db];
   });

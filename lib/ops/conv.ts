@@ -1,7 +1,7 @@
 // conv2d: NCHW input, OIHW weight, optional bias [O]; PyTorch options plus 'same'/'valid'.
 import type { AnyBackend, ConvGeometry } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, backendFor, checkOptionalTensor, checkTensorRank } from '../check.js';
+import { backendFor, emptyResult, checkOptionalTensor, checkTensorRank } from '../check.js';
 import { convGeometry, type Conv2dOptions } from '../geometry.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -23,16 +23,18 @@ export function planConv2d(op: string, xArg: unknown, wArg: unknown, bArg: unkno
     throw new RangeError(`${op}: bias must have shape [${g.o}], got ${formatShape(b.shape)} (weight ${formatShape(w.shape)})`);
   }
   const backend = backendFor(op, { input: x, weight: w, bias: b });
-  const out = allocResult(op, [g.n, g.o, g.oh, g.ow], backend);
+  const out = emptyResult(op, [g.n, g.o, g.oh, g.ow], backend);
   return { x, w, b, g, out, track: needsGrad(x, w, b), backend };
 }
 
 export function finishConv2d(p: Conv2dPlan): Tensor {
   const { x, w, b, g, backend } = p;
   return record(p.out, p.track, 'conv2d', [x, w, b], (dy) => {
-    const dx = x.requiresGrad ? backend.alloc(x.size) : null;
-    const dw = w.requiresGrad ? backend.alloc(w.size) : null;
-    const db = b?.requiresGrad ? backend.alloc(b.size) : null;
+    // The kernel overwrites the gradients; with no output there is no kernel, and they are zero.
+    const grad = (size: number) => (dy.length > 0 ? backend.empty(size) : backend.alloc(size));
+    const dx = x.requiresGrad ? grad(x.size) : null;
+    const dw = w.requiresGrad ? grad(w.size) : null;
+    const db = b?.requiresGrad ? grad(b.size) : null;
     if (dy.length > 0) backend.conv2dBackward(g, x.storage, w.storage, dy, dx, dw, db);
     return [dx, dw, db];
   });

@@ -2,7 +2,7 @@
 // mask is drawn here from the seeded generator (so every backend gives the same result for
 // the same seed) and applied by the backend's kernel, forward and backward.
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, backendFor, checkBoolean, checkTensor } from '../check.js';
+import { backendFor, checkBoolean, checkTensor, emptyResult } from '../check.js';
 import { defaultGenerator } from '../random.js';
 import { describe } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -26,10 +26,10 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const scale = 1 / (1 - p);
   const backend = backendFor(op, { x: input });
   const deviceMask = backend.uint8FromHost(mask);
-  const out = allocResult(op, input.shape, backend);
+  const out = emptyResult(op, input.shape, backend);
   if (out.size > 0) backend.dropout(input.storage, deviceMask, scale, out.storage);
   return record(out, needsGrad(input), op, [input], (dy) => {
-    const dx = backend.alloc(input.size);
+    const dx = backend.empty(input.size);
     if (dx.length > 0) backend.dropout(dy, deviceMask, scale, dx);
     return [dx];
   });

@@ -2,7 +2,7 @@
 // (x w^T + b, PyTorch's layout), with gradients as GEMMs on the untransposed buffers.
 import type { AnyBackend, Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, backendFor, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
+import { backendFor, emptyResult, checkBoolean, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensorRank } from '../check.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { gemmArgs, runGemm } from './gemm-kernel.js';
@@ -49,7 +49,7 @@ export function planGemm(op: string, a: Tensor, b: Tensor, c: Tensor | null, opt
   }
   if (c) broadcastDims(op, c, m, n);
   const backend = backendFor(op, { a, b, c });
-  const out = allocResult(op, [m, n], backend);
+  const out = emptyResult(op, [m, n], backend);
   return { op, a, b, c, m, n, k, alpha, beta, transA, transB, out, track: needsGrad(a, b, c), backend };
 }
 
@@ -70,13 +70,13 @@ export function finishGemm(p: GemmPlan): Tensor {
     let db: Storage | null = null;
     if (a.requiresGrad) {
       // d op(a) = alpha dY op(b)^T (m x k); da is its transpose when transA.
-      da = backend.alloc(a.size);
+      da = backend.empty(a.size);
       if (!transA) runGemm(backend, gemmArgs(false, !transB, m, k, n, dy, b.storage, da, alpha));
       else runGemm(backend, gemmArgs(transB, true, k, m, n, b.storage, dy, da, alpha));
     }
     if (b.requiresGrad) {
       // d op(b) = alpha op(a)^T dY (k x n); db is its transpose when transB.
-      db = backend.alloc(b.size);
+      db = backend.empty(b.size);
       if (!transB) runGemm(backend, gemmArgs(!transA, false, k, n, m, a.storage, dy, db, alpha));
       else runGemm(backend, gemmArgs(true, transA, n, k, m, dy, a.storage, db, alpha));
     }
@@ -84,7 +84,7 @@ export function finishGemm(p: GemmPlan): Tensor {
     if (c?.requiresGrad) {
       // beta * dY summed over the dims c was broadcast along.
       const [rows, cols] = broadcastDims(p.op, c, m, n);
-      dc = backend.alloc(c.size);
+      dc = backend.empty(c.size);
       backend.reduce2d(dy, rows, cols, m, n, beta, dc);
     }
     return [da, db, dc];

@@ -112,7 +112,7 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number> | Tensor,
   if (smoothing < 0 || smoothing > 1) throw new RangeError(`${op}: labelSmoothing must be in [0, 1], got ${smoothing}`);
   const [n, c] = x.shape;
   const backend = backendFor(op, { logits: x, target: labels instanceof Tensor && labels.ndim === 2 ? labels : null });
-  const probs = backend.alloc(x.size);
+  const probs = backend.empty(x.size);
 
   if (!(labels instanceof Tensor && labels.ndim === 2)) {
     const classes = parseLabels(op, labels, n, c, x.shape);
@@ -122,7 +122,7 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number> | Tensor,
       const { out, total, scale } = lossOutput(op, backend, reduction, n, [n]);
       backend.crossEntropy(x.storage, target, n, c, probs, total!, scale);
       return record(out, needsGrad(x), op, [x], (dy) => {
-        const dx = backend.alloc(x.size);
+        const dx = backend.empty(x.size);
         backend.crossEntropyBackward(probs, target, n, c, dy, scale, dx);
         return [dx];
       });
@@ -140,7 +140,7 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number> | Tensor,
   let dense = t.storage;
   if (smoothing > 0) {
     // (1 - smoothing) * target + smoothing / c, on the target's device.
-    dense = backend.alloc(t.size);
+    dense = backend.empty(t.size);
     backend.fill(dense, smoothing / c);
     backend.axpy(1 - smoothing, t.storage, dense);
   }
@@ -152,7 +152,7 @@ function softCrossEntropy(op: string, backend: AnyBackend, x: Tensor, target: St
   const { out, losses, total, scale } = lossOutput(op, backend, reduction, n, [n]);
   backend.crossEntropySoft(x.storage, target, n, c, probs, losses, total, scale);
   return record(out, needsGrad(x), op, [x], (dy) => {
-    const dx = backend.alloc(x.size);
+    const dx = backend.empty(x.size);
     backend.crossEntropySoftBackward(probs, target, n, c, dy, scale, dx);
     return [dx];
   });
@@ -172,7 +172,7 @@ export function nllLoss(logProbs: Tensor, labels: ArrayLike<number> | Tensor, op
   const { out, losses, total, scale } = lossOutput(op, backend, reduction, n, [n]);
   backend.nllLoss(x.storage, target, n, c, losses, total, scale);
   return record(out, needsGrad(x), op, [x], (dy) => {
-    const dx = backend.alloc(x.size);
+    const dx = backend.empty(x.size);
     backend.nllLossBackward(target, n, c, dy, scale, dx);
     return [dx];
   });
@@ -192,8 +192,8 @@ export function mseLoss(input: Tensor, target: Tensor, opts?: LossOptions): Tens
   const { out, losses, total, scale } = lossOutput(op, backend, reduction, x.size, x.shape);
   backend.mseLoss(x.storage, t.storage, losses, total, scale);
   return record(out, needsGrad(x, t), op, [x, t], (dy) => {
-    const dx = x.requiresGrad ? backend.alloc(x.size) : null;
-    const dt = t.requiresGrad ? backend.alloc(t.size) : null;
+    const dx = x.requiresGrad ? backend.empty(x.size) : null;
+    const dt = t.requiresGrad ? backend.empty(t.size) : null;
     backend.mseLossBackward(x.storage, t.storage, dy, scale, dx, dt);
     return [dx, dt];
   });
@@ -231,8 +231,8 @@ export function bceWithLogits(logits: Tensor, target: Tensor, opts?: BceWithLogi
   const { out, losses, total, scale } = lossOutput(op, backend, reduction, x.size, x.shape);
   backend.bceWithLogits(x.storage, t.storage, posWeight, losses, total, scale);
   return record(out, needsGrad(x, t), op, [x, t], (dy) => {
-    const dx = x.requiresGrad ? backend.alloc(x.size) : null;
-    const dt = t.requiresGrad ? backend.alloc(t.size) : null;
+    const dx = x.requiresGrad ? backend.empty(x.size) : null;
+    const dt = t.requiresGrad ? backend.empty(t.size) : null;
     backend.bceWithLogitsBackward(x.storage, t.storage, posWeight, dy, scale, dx, dt);
     return [dx, dt];
   });

@@ -4,7 +4,7 @@
 // batch folds into one GEMM of height batch*M.
 import type { AnyBackend, Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, backendFor, checkTensor } from '../check.js';
+import { backendFor, checkTensor, emptyResult } from '../check.js';
 import { broadcastShapes, formatShape, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { gemmArgs, runGemm } from './gemm-kernel.js';
@@ -72,7 +72,7 @@ export function planMatmul(op: string, aArg: unknown, bArg: unknown): MatmulPlan
   if (a.ndim > 1) outShape.push(m);
   if (b.ndim > 1) outShape.push(n);
   const backend = backendFor(op, { a, b });
-  const out = allocResult(op, outShape, backend);
+  const out = emptyResult(op, outShape, backend);
   const batchCount = numel(batch);
   let steps: MatmulStep[];
   let rows = m;

@@ -2,7 +2,7 @@
 // pools, which are the same kernels with the window set to the whole plane.
 import type { AnyBackend, IntStorage, PoolGeometry } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
-import { allocResult, backendFor, checkTensorRank } from '../check.js';
+import { backendFor, checkTensorRank, emptyResult } from '../check.js';
 import { poolGeometry, type AvgPool2dOptions, type MaxPool2dOptions, type Pair, type PoolKind } from '../geometry.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -21,7 +21,7 @@ export function planPool(op: string, kind: PoolKind, xArg: unknown, kernel: unkn
   const x = checkTensorRank(op, 'input', xArg, 4, 'NCHW');
   const g = poolGeometry(op, x.shape, kernel, options, kind);
   const backend = backendFor(op, { input: x });
-  const out = allocResult(op, [g.n, g.c, g.oh, g.ow], backend);
+  const out = emptyResult(op, [g.n, g.c, g.oh, g.ow], backend);
   const track = needsGrad(x);
   const argmax = kind === 'max' && track ? backend.allocInt32(out.size) : null;
   return { x, g, out, argmax, track, backend };
@@ -30,7 +30,7 @@ export function planPool(op: string, kind: PoolKind, xArg: unknown, kernel: unkn
 export function finishMaxPool2d(p: PoolPlan): Tensor {
   const { x, g, argmax, backend } = p;
   return record(p.out, p.track, 'maxPool2d', [x], (dy) => {
-    const dx = backend.alloc(x.size);
+    const dx = dy.length > 0 ? backend.empty(x.size) : backend.alloc(x.size); // the kernel overwrites it
     if (dy.length > 0) backend.maxPool2dBackward(g, dy, argmax!, dx);
     return [dx];
   });
@@ -39,7 +39,7 @@ export function finishMaxPool2d(p: PoolPlan): Tensor {
 function finishAvgPool2d(p: PoolPlan): Tensor {
   const { x, g, backend } = p;
   return record(p.out, p.track, 'avgPool2d', [x], (dy) => {
-    const dx = backend.alloc(x.size);
+    const dx = dy.length > 0 ? backend.empty(x.size) : backend.alloc(x.size); // the kernel overwrites it
     if (dy.length > 0) backend.avgPool2dBackward(g, dy, dx);
     return [dx];
   });

@@ -7,6 +7,7 @@ namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   binding::register_controls(env, exports);
+  binding::register_host_memory(env, exports);
   binding::register_gemm(env, exports);
   binding::register_conv(env, exports);
   binding::register_pool(env, exports);

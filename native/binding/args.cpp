@@ -75,33 +75,47 @@ Napi::Object object(const Napi::CallbackInfo& info, size_t index, const char* fn
   return info[index].As<Napi::Object>();
 }
 
+namespace {
+
+// The geometry's numbers, packed once in TypeScript (lib/geometry.ts) so that a call reads one
+// property instead of eighteen.
+const int32_t* packed_geometry(const Napi::Object& g, const char* fn) {
+  Napi::Value packed = g.Get("packed");
+  if (!packed.IsTypedArray() || packed.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      packed.As<Napi::TypedArray>().ElementLength() != kPackedGeometryLength) {
+    type_error(g.Env(), std::string(fn) + ": geometry.packed must be an Int32Array of " +
+                            std::to_string(kPackedGeometryLength) + " (from convGeometry() or poolGeometry())");
+  }
+  return packed.As<Napi::Int32Array>().Data();
+}
+
+}  // namespace
+
 convkit::ConvShape conv_shape(const Napi::Object& g, const char* fn) {
-  auto field = [&](const char* key) { return integer(g.Get(key), fn, key); };
+  const int32_t* p = packed_geometry(g, fn);
   convkit::ConvShape s{};
-  s.n = field("n"); s.c = field("c"); s.h = field("h"); s.w = field("w");
-  s.o = field("o"); s.kh = field("kh"); s.kw = field("kw");
-  s.stride_h = field("strideH"); s.stride_w = field("strideW");
-  s.pad_top = field("padTop"); s.pad_left = field("padLeft");
-  s.pad_bottom = field("padBottom"); s.pad_right = field("padRight");
-  s.dilation_h = field("dilationH"); s.dilation_w = field("dilationW");
-  s.groups = field("groups");
-  s.oh = field("oh"); s.ow = field("ow");
+  s.n = p[0]; s.c = p[1]; s.h = p[2]; s.w = p[3];
+  s.o = p[4]; s.kh = p[5]; s.kw = p[6];
+  s.stride_h = p[7]; s.stride_w = p[8];
+  s.pad_top = p[9]; s.pad_left = p[10]; s.pad_bottom = p[11]; s.pad_right = p[12];
+  s.dilation_h = p[13]; s.dilation_w = p[14];
+  s.groups = p[15];
+  s.oh = p[16]; s.ow = p[17];
   convkit::validate(s);
   return s;
 }
 
 convkit::PoolShape pool_shape(const Napi::Object& g, const char* fn) {
-  auto field = [&](const char* key) { return integer(g.Get(key), fn, key); };
+  const int32_t* p = packed_geometry(g, fn);
   convkit::PoolShape s{};
-  s.n = field("n"); s.c = field("c"); s.h = field("h"); s.w = field("w");
-  s.kh = field("kh"); s.kw = field("kw");
-  s.stride_h = field("strideH"); s.stride_w = field("strideW");
-  s.pad_top = field("padTop"); s.pad_left = field("padLeft");
-  s.pad_bottom = field("padBottom"); s.pad_right = field("padRight");
-  s.dilation_h = field("dilationH"); s.dilation_w = field("dilationW");
-  s.ceil_mode = boolean(g.Get("ceilMode"), fn, "ceilMode");
-  s.count_include_pad = boolean(g.Get("countIncludePad"), fn, "countIncludePad");
-  s.oh = field("oh"); s.ow = field("ow");
+  s.n = p[0]; s.c = p[1]; s.h = p[2]; s.w = p[3];
+  s.kh = p[4]; s.kw = p[5];
+  s.stride_h = p[6]; s.stride_w = p[7];
+  s.pad_top = p[8]; s.pad_left = p[9]; s.pad_bottom = p[10]; s.pad_right = p[11];
+  s.dilation_h = p[12]; s.dilation_w = p[13];
+  s.ceil_mode = p[14] != 0;
+  s.count_include_pad = p[15] != 0;
+  s.oh = p[16]; s.ow = p[17];
   convkit::validate(s);
   return s;
 }

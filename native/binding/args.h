@@ -32,6 +32,9 @@ float number(const Napi::Value& v, const char* fn, const char* name);
 bool boolean(const Napi::Value& v, const char* fn, const char* name);
 Napi::Object object(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name);
 
+// A ConvGeometry / PoolGeometry object, read from its `packed` Int32Array (the field order of
+// lib/backend/types.ts) and validated by the core.
+constexpr size_t kPackedGeometryLength = 18;
 convkit::ConvShape conv_shape(const Napi::Object& g, const char* fn);
 convkit::PoolShape pool_shape(const Napi::Object& g, const char* fn);
 

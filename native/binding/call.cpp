@@ -3,6 +3,7 @@
 #include <new>
 #include <string>
 
+#include "convkit/denormals.h"
 #include "convkit/error.h"
 
 namespace binding {
@@ -23,6 +24,7 @@ class KernelWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
+    convkit::FlushDenormalsScope flush;
     try {
       work_();
     } catch (const convkit::Error& e) {
@@ -62,6 +64,7 @@ class KernelWorker : public Napi::AsyncWorker {
 }  // namespace
 
 Napi::Value guarded(const Napi::Env& env, const std::function<Napi::Value()>& body) {
+  convkit::FlushDenormalsScope flush;  // native arithmetic only; restored before JS runs again
   try {
     return body();
   } catch (const Napi::Error&) {

@@ -35,6 +35,7 @@ Napi::Value expose_async(const Napi::CallbackInfo& info) {
 }
 
 void register_controls(Napi::Env env, Napi::Object exports);
+void register_host_memory(Napi::Env env, Napi::Object exports);
 void register_gemm(Napi::Env env, Napi::Object exports);
 void register_conv(Napi::Env env, Napi::Object exports);
 void register_pool(Napi::Env env, Napi::Object exports);

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "convkit/denormals.h"
 #include "convkit/error.h"
 
 namespace convkit {
@@ -109,6 +110,7 @@ class ThreadPool {
   }
 
   void worker_loop(int tid, uint64_t seen) {
+    flush_denormals_on_this_thread();
     for (;;) {
       auto has_news = [&] {
         return stopping_.load(std::memory_order_acquire) || epoch_.load(std::memory_order_acquire) != seen;
@@ -185,7 +187,10 @@ void set_num_threads(int n) {
   pool().resize(n);
 }
 
-void parallel_run(const std::function<void(int, int)>& fn) { pool().run(fn); }
+void parallel_run(const std::function<void(int, int)>& fn) {
+  FlushDenormalsScope flush;  // the caller's share of the work flushes like the pool threads
+  pool().run(fn);
+}
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;

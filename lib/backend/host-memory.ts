@@ -1,0 +1,181 @@
+// cpu tensor storage, cached so that the same memory serves step after step. Two tiers, because
+// their costs cross at a few hundred KiB (measured on the 2-core VM):
+// - Large arrays (>= 256 KiB) are blocks of the addon's caching allocator
+//   (native/src/host_memory.cpp). A fresh V8 array of 4 MiB costs ~1,000 page faults (~15 ms
+//   here) the first time a kernel writes it; a cached block costs none, and a fresh one faults
+//   in 2 MiB pages. A block comes back on dispose(), when autograd is done with a gradient, or
+//   when V8 collects the array (Node runs that finalizer once the event loop turns).
+// - Mid-size arrays (4-256 KiB) are V8 ArrayBuffers kept in a pool here when released
+//   explicitly. An external array would cost 20-45 us of finalizer work when collected, more
+//   than a V8 array costs to make, so arrays nobody releases are left to V8's GC.
+// Tiny arrays are plain V8 arrays: making one costs less than pooling it. A released array is
+// detached, so a stale view reads as empty instead of another tensor's data. The js backend
+// keeps plain V8 arrays: it is the reference.
+
+/** The allocator's counters, in bytes and calls, as cuda.memoryStats(). */
+export interface HostMemoryStats {
+  /** In large blocks held by tensors or running async ops (rounded to the size classes). */
+  allocatedBytes: number;
+  /** The most allocatedBytes has been. */
+  peakAllocatedBytes: number;
+  /** In free large blocks kept for reuse. */
+  cachedBytes: number;
+  /** Held plus cached large blocks never exceed this (CONVKIT_HOST_CACHE_LIMIT, default 1 GiB); past it, tensors get plain V8 arrays. */
+  limitBytes: number;
+  /** Large blocks handed out. */
+  allocations: number;
+  /** Of those, served from the cache. */
+  cacheHits: number;
+  /** Large blocks taken from the system. */
+  systemAllocations: number;
+  /** In released mid-size arrays kept for reuse (at most 64 MiB, within limitBytes). */
+  pooledBytes: number;
+  /** Mid-size arrays served from that pool. */
+  poolHits: number;
+}
+
+type NativeStats = Omit<HostMemoryStats, 'pooledBytes' | 'poolHits'>;
+
+/** The addon's host-memory exports (native/binding/host_memory.cpp). */
+export interface HostMemoryAddon {
+  /** An ArrayBuffer over a cached block, or null when the limit leaves no room. */
+  hostAlloc(bytes: number, zero: boolean): ArrayBuffer | null;
+  /** Returns the block now and detaches buffer; false for a buffer the allocator does not own. */
+  hostFree(buffer: ArrayBuffer): boolean;
+  hostMemoryStats(): NativeStats;
+  hostEmptyCache(): void;
+  hostSetCacheLimit(bytes: number): void;
+  hostSetPoison(on: boolean): void;
+}
+
+const POOL_FROM_BYTES = 4 * 1024;
+const NATIVE_FROM_BYTES = 256 * 1024;
+const POOL_CAP_BYTES = 64 * 1024 * 1024;
+const POOL_STEP_BYTES = 256;
+
+export interface HostArrays {
+  float32(n: number, zero: boolean): Float32Array;
+  int32(n: number, zero: boolean): Int32Array;
+  release(x: Float32Array | Int32Array): void;
+}
+
+/** Plain V8 arrays (always zero-filled): the js backend's storage. */
+export const v8Arrays: HostArrays = {
+  float32: (n) => new Float32Array(n),
+  int32: (n) => new Int32Array(n),
+  release: () => {},
+};
+
+const classOf = (bytes: number) => Math.ceil(bytes / POOL_STEP_BYTES) * POOL_STEP_BYTES;
+
+/** Released mid-size ArrayBuffers by size class. */
+class BufferPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  /** The element count each live pooled buffer was handed out with: only the whole array is released. */
+  private readonly handedOut = new WeakMap<ArrayBuffer, number>();
+  bytes = 0;
+  hits = 0;
+  cap = POOL_CAP_BYTES;
+
+  /** A released buffer of bytes' size class, or null. */
+  take(bytes: number): ArrayBuffer | null {
+    const buffer = this.free.get(classOf(bytes))?.pop();
+    if (!buffer) return null;
+    this.bytes -= buffer.byteLength;
+    this.hits++;
+    return buffer;
+  }
+
+  handOut(buffer: ArrayBuffer, length: number): void {
+    this.handedOut.set(buffer, length);
+  }
+
+  /** Takes x's buffer back when x is a whole array it handed out; detaches x. */
+  give(x: Float32Array | Int32Array): void {
+    const buffer = x.buffer as ArrayBuffer;
+    if (x.byteOffset !== 0 || this.handedOut.get(buffer) !== x.length) return;
+    this.handedOut.delete(buffer);
+    // A transfer moves the memory to a new ArrayBuffer without copying and detaches the old one.
+    const moved = structuredClone(buffer, { transfer: [buffer] });
+    if (this.bytes + moved.byteLength > this.cap) return;
+    let list = this.free.get(moved.byteLength);
+    if (!list) this.free.set(moved.byteLength, (list = []));
+    list.push(moved);
+    this.bytes += moved.byteLength;
+  }
+
+  clear(): void {
+    this.free.clear();
+    this.bytes = 0;
+  }
+}
+
+/** The cpu backend's storage and the convkit.cpu controls over it. */
+export class CachedHostMemory implements HostArrays {
+  private readonly pool = new BufferPool();
+  private poison = false;
+
+  constructor(private readonly addon: HostMemoryAddon) {
+    this.pool.cap = Math.min(POOL_CAP_BYTES, addon.hostMemoryStats().limitBytes);
+  }
+
+  float32(n: number, zero: boolean): Float32Array {
+    return this.array(Float32Array, n, zero);
+  }
+
+  int32(n: number, zero: boolean): Int32Array {
+    return this.array(Int32Array, n, zero);
+  }
+
+  release(x: Float32Array | Int32Array): void {
+    if (x.byteLength >= NATIVE_FROM_BYTES) {
+      if (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength) this.addon.hostFree(x.buffer as ArrayBuffer);
+    } else if (x.byteLength >= POOL_FROM_BYTES) {
+      this.pool.give(x);
+    }
+  }
+
+  stats(): HostMemoryStats {
+    return { ...this.addon.hostMemoryStats(), pooledBytes: this.pool.bytes, poolHits: this.pool.hits };
+  }
+
+  emptyCache(): void {
+    this.addon.hostEmptyCache();
+    this.pool.clear();
+  }
+
+  setLimit(bytes: number): void {
+    this.addon.hostSetCacheLimit(bytes);
+    this.pool.cap = Math.min(POOL_CAP_BYTES, bytes);
+    if (this.pool.bytes > this.pool.cap) this.pool.clear();
+  }
+
+  /**
+   * Test mode: every array handed out without zero-fill is NaN-filled, however small, so a
+   * kernel that leaves part of its output unwritten shows up in any test.
+   */
+  setPoison(on: boolean): void {
+    this.addon.hostSetPoison(on);
+    this.poison = on;
+  }
+
+  private array<T extends Float32Array | Int32Array>(Type: { new (n: number): T; new (b: ArrayBuffer, offset: number, n: number): T }, n: number, zero: boolean): T {
+    const bytes = n * 4;
+    if (bytes >= NATIVE_FROM_BYTES) {
+      const block = this.addon.hostAlloc(bytes, zero); // poisoned natively
+      if (block) return new Type(block, 0, n);
+    }
+    let x: T;
+    if (bytes >= POOL_FROM_BYTES && bytes < NATIVE_FROM_BYTES) {
+      const reused = this.pool.take(bytes);
+      const buffer = reused ?? new ArrayBuffer(classOf(bytes));
+      x = new Type(buffer, 0, n);
+      this.pool.handOut(buffer, n);
+      if (reused && zero) x.fill(0);
+    } else {
+      x = new Type(n);
+    }
+    if (!zero && this.poison) x.fill(x instanceof Float32Array ? NaN : 0x7fc0dead);
+    return x;
+  }
+}

@@ -1,0 +1,122 @@
+// cpu tensor storage from the host caching allocator (native/src/host_memory.cpp):
+//   hostAlloc(bytes, zero) -> ArrayBuffer over a cached block (null over the limit); V8
+//                             collecting it returns the block
+//   hostFree(arrayBuffer)  -> returns the block now (dispose) and detaches the buffer, so no JS
+//                             view can reach memory that another tensor may get next
+//   hostMemoryStats(), hostEmptyCache(), hostSetCacheLimit(bytes), hostSetPoison(on)
+#include <unordered_map>
+
+#include "args.h"
+#include "call.h"
+#include "convkit/host_memory.h"
+
+namespace binding {
+namespace {
+
+namespace hm = convkit::host_memory;
+
+// One per ArrayBuffer: whether JS has let go of its block (by hostFree or by GC), so that the
+// later finalizer does not release it twice. Touched on the JS thread only.
+struct JsHolder {
+  void* block;
+  bool released = false;
+};
+
+// The holder of each block that a live ArrayBuffer owns, for hostFree.
+std::unordered_map<void*, JsHolder*>& holders() {
+  static auto* map = new std::unordered_map<void*, JsHolder*>();
+  return *map;
+}
+
+void let_go(JsHolder* holder) {
+  if (holder->released) return;
+  holder->released = true;
+  auto it = holders().find(holder->block);
+  if (it != holders().end() && it->second == holder) holders().erase(it);
+  hm::release(holder->block);
+}
+
+void finalize(napi_env, void*, void* hint) {
+  auto* holder = static_cast<JsHolder*>(hint);
+  let_go(holder);
+  delete holder;
+}
+
+Napi::Value host_alloc(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const char* fn = "hostAlloc";
+    int64_t bytes = integer(info[0], fn, "bytes");
+    if (bytes < 1) throw Napi::RangeError::New(info.Env(), "hostAlloc: bytes must be positive");
+    bool zero = boolean(info[1], fn, "zero");
+    void* block = hm::acquire(size_t(bytes), zero);
+    if (!block) return info.Env().Null();  // over the limit: the caller uses a V8 array
+    auto* holder = new JsHolder{block};
+    napi_value result;
+    napi_status status = napi_create_external_arraybuffer(info.Env(), block, size_t(bytes), finalize, holder, &result);
+    if (status != napi_ok) {
+      delete holder;
+      hm::release(block);
+      throw Napi::Error::New(info.Env(), "hostAlloc: could not create an external ArrayBuffer");
+    }
+    holders()[block] = holder;
+    return Napi::Value(info.Env(), result);
+  });
+}
+
+Napi::Value host_free(const Napi::CallbackInfo& info) {
+  if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(info.Env(), "hostFree: buffer must be an ArrayBuffer");
+  auto buffer = info[0].As<Napi::ArrayBuffer>();
+  auto it = holders().find(buffer.Data());
+  if (it == holders().end()) return Napi::Boolean::New(info.Env(), false);  // not ours, or already freed
+  let_go(it->second);
+  buffer.Detach();
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+Napi::Value memory_stats(const Napi::CallbackInfo& info) {
+  hm::Stats s = hm::stats();
+  Napi::Object out = Napi::Object::New(info.Env());
+  auto set = [&](const char* key, int64_t value) { out.Set(key, Napi::Number::New(info.Env(), double(value))); };
+  set("allocatedBytes", s.allocated_bytes);
+  set("peakAllocatedBytes", s.peak_allocated_bytes);
+  set("cachedBytes", s.cached_bytes);
+  set("limitBytes", s.limit_bytes);
+  set("allocations", s.allocations);
+  set("cacheHits", s.cache_hits);
+  set("systemAllocations", s.system_allocations);
+  return out;
+}
+
+Napi::Value empty_cache(const Napi::CallbackInfo& info) {
+  hm::empty_cache();
+  return info.Env().Undefined();
+}
+
+Napi::Value set_cache_limit(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    int64_t bytes = integer(info[0], "hostSetCacheLimit", "bytes");
+    if (bytes < 0) throw Napi::RangeError::New(info.Env(), "hostSetCacheLimit: bytes must be non-negative");
+    hm::set_limit(bytes);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value set_poison(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    hm::set_poison(boolean(info[0], "hostSetPoison", "on"));
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace
+
+void register_host_memory(Napi::Env env, Napi::Object exports) {
+  exports.Set("hostAlloc", Napi::Function::New(env, host_alloc, "hostAlloc"));
+  exports.Set("hostFree", Napi::Function::New(env, host_free, "hostFree"));
+  exports.Set("hostMemoryStats", Napi::Function::New(env, memory_stats, "hostMemoryStats"));
+  exports.Set("hostEmptyCache", Napi::Function::New(env, empty_cache, "hostEmptyCache"));
+  exports.Set("hostSetCacheLimit", Napi::Function::New(env, set_cache_limit, "hostSetCacheLimit"));
+  exports.Set("hostSetPoison", Napi::Function::New(env, set_poison, "hostSetPoison"));
+}
+
+}  // namespace binding
