@@ -22,17 +22,26 @@ function timeBatch(fn: () => unknown, calls: number, faults?: number[]): number 
 
 /**
  * Calls per round are sized so that the slowest variant's batch takes about roundSeconds
- * (within [minCalls, maxCalls]); one untimed round first warms workspaces and the JIT.
+ * (within [minCalls, maxCalls]), measured after a warm-up.
  */
 export async function alternate(variants: Array<() => unknown>, opts: { rounds?: number; roundSeconds?: number; minCalls?: number; maxCalls?: number } = {}): Promise<Alternated> {
   const { rounds = 7, roundSeconds = 0.1, minCalls = 5, maxCalls = 20000 } = opts;
+  // Calibrate on warm code: each variant runs for ~roundSeconds/2 first (JIT, workspaces), and
+  // the mean of its second half sizes the rounds (a mean over many calls spreads a GC pause).
   let slowest = 0;
   for (const fn of variants) {
-    fn();
-    slowest = Math.max(slowest, timeBatch(fn, 3));
+    const times: number[] = [];
+    for (let total = 0; total < roundSeconds / 2 || times.length < 4;) {
+      const t0 = process.hrtime.bigint();
+      fn();
+      const t = Number(process.hrtime.bigint() - t0) / 1e9;
+      times.push(t);
+      total += t;
+    }
+    const warm = times.slice(times.length >> 1);
+    slowest = Math.max(slowest, warm.reduce((a, b) => a + b, 0) / warm.length);
   }
   const calls = Math.max(minCalls, Math.min(maxCalls, Math.round(roundSeconds / slowest)));
-  for (const fn of variants) timeBatch(fn, calls);
   const perCall = variants.map(() => [] as number[]);
   const faultsPerCall = variants.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {

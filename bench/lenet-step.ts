@@ -14,7 +14,7 @@ import type { Row } from './table.js';
 type Params = Record<string, Float32Array>;
 
 /** LeNet's forward pass as contract calls: conv, relu, pool twice, then three linears (bias broadcast + GEMM). */
-function kernelForward(batch: number, x: Float32Array, p: Params): () => void {
+function kernelForward(batch: number, x: Float32Array, p: Params): { run: () => void; logits: Float32Array } {
   const be = backendForDevice('cpu');
   const c1 = convGeometry('bench', [batch, 1, 32, 32], [6, 1, 5, 5], {});
   const p1 = poolGeometry('bench', [batch, 6, 28, 28], 2, {}, 'max');
@@ -28,7 +28,7 @@ function kernelForward(batch: number, x: Float32Array, p: Params): () => void {
     be.broadcast2d(b, 1, n, batch, n, out);
     be.gemm({ transA: false, transB: true, m: batch, n, k, alpha: 1, beta: 1, a: input, b: w, c: out });
   };
-  return () => {
+  const run = () => {
     be.conv2dForward(c1, x, p['0.weight'], p['0.bias'], y1);
     be.relu(y1, r1);
     be.maxPool2dForward(p1, r1, q1, null);
@@ -41,6 +41,7 @@ function kernelForward(batch: number, x: Float32Array, p: Params): () => void {
     be.relu(f2, g2);
     linear(g2, p['11.weight'], p['11.bias'], 84, 10, f3);
   };
+  return { run, logits: f3 };
 }
 
 async function inferenceRows(): Promise<Row[]> {
@@ -51,7 +52,11 @@ async function inferenceRows(): Promise<Row[]> {
   for (const batch of [1, 256]) {
     const x = tensor(randomArray(batch * 32 * 32, 21), [batch, 1, 32, 32]);
     const api = () => noGrad(() => model.forward(x));
-    const { perCall: [a, k], faultsPerCall: [faults], callsPerRound } = await alternate([api, kernelForward(batch, x.data, params)], { rounds: 7, roundSeconds: 0.2 });
+    const kernels = kernelForward(batch, x.data, params);
+    const { perCall: [a, k], faultsPerCall: [faults], callsPerRound } = await alternate([api, kernels.run], { rounds: 7, roundSeconds: 0.2 });
+    // The sum of kernels must be the same computation as the model, or the comparison means nothing.
+    const logits = api().data;
+    if (logits.some((v, i) => Math.abs(v - kernels.logits[i]) > 1e-4)) throw new Error(`lenet: the kernel-only forward differs from model.forward at batch ${batch}`);
     const ms = (s: number) => (s * 1e3).toFixed(3);
     rows.push({ op: 'LeNet-5 forward (noGrad)', shape: `batch ${batch}, 1x32x32`, backend: 'cpu', medianMs: median(a) * 1e3, rate: batch / median(a), unit: 'img/s',
       note: `kernels alone ${ms(median(k))} ms (${(batch / median(k)).toFixed(0)} img/s); framework +${ms(medianDifference(a, k))} ms/call; ` +

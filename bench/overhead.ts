@@ -9,6 +9,8 @@ import { randomArray } from './fill.js';
 import { median } from './stats.js';
 import type { Row } from './table.js';
 
+const ROUNDS = 9;
+
 interface Case { op: string; shape: string; api: () => unknown; kernel: () => void }
 
 const volume = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -50,11 +52,11 @@ export async function overheadRows(): Promise<Row[]> {
   const be = backendForDevice('cpu');
   const rows: Row[] = [];
   for (const c of cases()) {
-    const { perCall: [api, kernel], faultsPerCall: [apiFaults], callsPerRound } = await alternate([c.api, c.kernel], { rounds: 7, roundSeconds: 0.1 });
+    const { perCall: [api, kernel], faultsPerCall: [apiFaults], callsPerRound } = await alternate([c.api, c.kernel], { rounds: ROUNDS, roundSeconds: 0.2, minCalls: 200 });
     const us = (s: number) => (s * 1e6).toFixed(2);
     const faults = median(apiFaults);
     rows.push({ op: `overhead: ${c.op}`, shape: c.shape, backend: be.name, medianMs: median(api) * 1e3, rate: 0, unit: '',
-      note: `api ${us(median(api))} us, kernel ${us(median(kernel))} us, overhead ${us(medianDifference(api, kernel))} us; api ${faults.toFixed(faults < 10 ? 2 : 0)} minor faults/call (7 rounds x ${callsPerRound} calls)` });
+      note: `api ${us(median(api))} us, kernel ${us(median(kernel))} us, overhead ${us(medianDifference(api, kernel))} us (paired by round); api ${faults.toFixed(faults < 10 ? 2 : 0)} minor faults/call (${ROUNDS} rounds x ${callsPerRound} calls)` });
   }
   return rows;
 }

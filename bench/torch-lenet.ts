@@ -33,7 +33,7 @@ export async function torchLenetRows(limit?: number): Promise<{ rows: Row[]; not
   const threads = backendInfo().native.numThreads ?? 1;
   const child = LineChild.spawn(python, [SCRIPT, mnistDir(), String(threads), '1', ...(limit ? [String(limit)] : [])]);
   try {
-    const ready = JSON.parse((await child.next()) ?? '{"error":"exited"}') as { torch?: string; threads?: number; error?: string };
+    const ready = JSON.parse((await child.next()) ?? '{"error":"exited"}') as { torch?: string; threads?: number; env?: string; error?: string };
     if (ready.error) return { rows: [], notes: [`torch: skipped: ${ready.error} ${child.stderr}`] };
     const torchEpoch = async (): Promise<TorchEpoch> => {
       const reply = JSON.parse((await child.request('epoch')) ?? '{"error":"exited"}') as TorchEpoch;
@@ -70,7 +70,7 @@ export async function torchLenetRows(limit?: number): Promise<{ rows: Row[]; not
         { op: 'LeNet-5 epoch vs torch', shape, backend: `torch ${ready.torch} cpu`, medianMs: (train.length / median(theirs)) * 1e3, rate: median(theirs), unit: 'img/s',
           note: `same recipe, torch.set_num_threads(${ready.threads}); epochs ${list(theirs)}; last loss ${theirsLoss.toFixed(4)}` },
       ],
-      notes: [`torch: ${ROUNDS} rounds (convkit epoch, torch epoch) after one warm-up epoch each; python ${python}`],
+      notes: [`torch: ${ROUNDS} rounds (convkit epoch, torch epoch) after one warm-up epoch each; python ${python}; its environment: ${ready.env || 'no OPENBLAS_*/OMP_* set'}`],
     };
   } finally {
     child.close();

@@ -47,8 +47,10 @@ def main():
         nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    # Debian's torch reaches OpenBLAS (pthreads) for its GEMMs beside its OpenMP threads; the
+    # OPENBLAS_* variables this process runs with are reported next to its figures.
     say({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
-         "mkldnn": torch.backends.mkldnn.is_available()})
+         "env": " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(("OPENBLAS_", "OMP_")))})
 
     def epoch():
         n = len(labels)
