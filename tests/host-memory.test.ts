@@ -12,7 +12,8 @@ import { expectClose, forwardBackward, hasCpu, randData, rng, withBackend } from
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const BIG = 64 * 1024; // floats: 256 KiB, well above the size that goes to the cache
+const BIG = 512 * 1024; // floats: 2 MiB, a block of the native cache
+const MID = 4704; // floats: 18 KiB, an array of the pool of mid-size arrays
 
 function filled(value: number): Tensor {
   return tensor(new Float32Array(BIG).fill(value), [BIG]);
@@ -39,6 +40,21 @@ describe.skipIf(!hasCpu)('host caching allocator', () => {
     expect(Array.from(z.data.subarray(0, 3))).toEqual([2, 2, 2]);
   });
 
+  it('pools released mid-size arrays: reused, not zero-filled, and the old array detached', () => {
+    withBackend('cpu', () => {
+      const x = tensor(new Float32Array(MID).fill(-2), [MID]);
+      const y = relu(x);
+      const stale = y.data;
+      const hits = cpu.memoryStats().poolHits;
+      y.dispose();
+      expect(stale.length).toBe(0);
+      const z = relu(tensor(new Float32Array(MID).fill(5), [MID]));
+      expect(cpu.memoryStats().poolHits).toBe(hits + 1);
+      expect(z.data.length).toBe(MID);
+      expect(z.data.every((v) => v === 5)).toBe(true);
+    });
+  });
+
   it('never hands out a block that a live tensor still holds', () => {
     withBackend('cpu', () => {
       const live: Tensor[] = [];
@@ -57,7 +73,7 @@ describe.skipIf(!hasCpu)('host caching allocator', () => {
   it('keeps the memory of a reshape when the original is disposed', () => {
     withBackend('cpu', () => {
       const y = relu(filled(3));
-      const view = reshape(y, [256, 256]);
+      const view = reshape(y, [512, 1024]);
       y.dispose();
       expect(view.data.length).toBe(BIG);
       expect(view.data[BIG - 1]).toBe(3);
@@ -82,7 +98,7 @@ describe.skipIf(!hasCpu)('host caching allocator', () => {
     withBackend('cpu', () => {
       cpu.emptyCache();
       const held = cpu.memoryStats().allocatedBytes;
-      const limit = held + 4 * BIG * 4 + 4096;
+      const limit = held + 4 * BIG * 4;
       cpu.setCacheLimit(limit);
       const outs = Array.from({ length: 8 }, (_, i) => relu(filled(i)));
       const s = cpu.memoryStats();
@@ -101,11 +117,11 @@ describe.skipIf(!hasCpu)('host caching allocator', () => {
   it('gives autograd\'s consumed gradients back to the cache during backward()', () => {
     withBackend('cpu', () => {
       const r = rng(3);
-      const a = tensor(randData(r, 256 * 256), [256, 256], { requiresGrad: true });
-      const b = tensor(randData(r, 256 * 256), [256, 256]);
+      const a = tensor(randData(r, 512 * 512), [512, 512], { requiresGrad: true });
+      const b = tensor(randData(r, 512 * 512), [512, 512]);
       const step = () => {
         const y = relu(relu(matmul(a, b)));
-        y.backward(tensor(new Float32Array(256 * 256).fill(1), [256, 256]));
+        y.backward(tensor(new Float32Array(512 * 512).fill(1), [512, 512]));
         a.grad = null;
       };
       step();

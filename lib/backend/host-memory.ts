@@ -49,7 +49,7 @@ export interface HostMemoryAddon {
 }
 
 const POOL_FROM_BYTES = 4 * 1024;
-const NATIVE_FROM_BYTES = 256 * 1024;
+const NATIVE_FROM_BYTES = 1024 * 1024;
 const POOL_CAP_BYTES = 64 * 1024 * 1024;
 const POOL_STEP_BYTES = 256;
 
@@ -71,8 +71,6 @@ const classOf = (bytes: number) => Math.ceil(bytes / POOL_STEP_BYTES) * POOL_STE
 /** Released mid-size ArrayBuffers by size class. */
 class BufferPool {
   private readonly free = new Map<number, ArrayBuffer[]>();
-  /** The element count each live pooled buffer was handed out with: only the whole array is released. */
-  private readonly handedOut = new WeakMap<ArrayBuffer, number>();
   bytes = 0;
   hits = 0;
   cap = POOL_CAP_BYTES;
@@ -86,15 +84,14 @@ class BufferPool {
     return buffer;
   }
 
-  handOut(buffer: ArrayBuffer, length: number): void {
-    this.handedOut.set(buffer, length);
-  }
-
-  /** Takes x's buffer back when x is a whole array it handed out; detaches x. */
+  /**
+   * Takes x's buffer back when x spans it (as the arrays this pool hands out do: their buffer is
+   * x's size rounded up to the class) and detaches x. No per-array bookkeeping: a WeakMap entry
+   * per array made GC several times slower.
+   */
   give(x: Float32Array | Int32Array): void {
     const buffer = x.buffer as ArrayBuffer;
-    if (x.byteOffset !== 0 || this.handedOut.get(buffer) !== x.length) return;
-    this.handedOut.delete(buffer);
+    if (x.byteOffset !== 0 || buffer.byteLength !== classOf(x.byteLength)) return;
     // A transfer moves the memory to a new ArrayBuffer without copying and detaches the old one.
     const moved = structuredClone(buffer, { transfer: [buffer] });
     if (this.bytes + moved.byteLength > this.cap) return;
@@ -170,7 +167,6 @@ export class CachedHostMemory implements HostArrays {
       const reused = this.pool.take(bytes);
       const buffer = reused ?? new ArrayBuffer(classOf(bytes));
       x = new Type(buffer, 0, n);
-      this.pool.handOut(buffer, n);
       if (reused && zero) x.fill(0);
     } else {
       x = new Type(n);

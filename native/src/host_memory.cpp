@@ -1,6 +1,9 @@
 #include "convkit/host_memory.h"
 
 #include <sys/mman.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>
@@ -217,5 +220,17 @@ void set_limit(int64_t bytes) { cache().set_limit(bytes); }
 void set_poison(bool on) { cache().set_poison(on); }
 Stats stats() { return cache().stats(); }
 void reset_peak() { cache().reset_peak(); }
+
+bool tune_system_allocator() {
+#if defined(__GLIBC__)
+  const char* env = std::getenv("CONVKIT_TUNE_MALLOC");
+  if (env && std::strcmp(env, "0") == 0) return false;
+  constexpr int kMmapThreshold = 32 << 20;  // glibc's own ceiling for the dynamic threshold
+  int64_t limit = std::min<int64_t>(stats().limit_bytes, int64_t(1) << 30);
+  return mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, int(std::max<int64_t>(limit, kMmapThreshold))) == 1;
+#else
+  return false;
+#endif
+}
 
 }  // namespace convkit::host_memory
