@@ -17,7 +17,7 @@ export function emptyCache(): void {
 }
 
 /**
- * Caps the bytes of large blocks held by cpu tensors plus those cached (default 1 GiB, or
+ * Caps the bytes of large blocks held by cpu tensors plus those cached (default 512 MiB, or
  * CONVKIT_HOST_CACHE_LIMIT, bytes or with a K/M/G suffix); past it new tensors get plain V8
  * arrays. The pool of mid-size arrays keeps at most min(64 MiB, bytes).
  */

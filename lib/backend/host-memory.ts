@@ -1,14 +1,16 @@
-// cpu tensor storage, cached so that the same memory serves step after step. Two tiers, because
-// their costs cross at a few hundred KiB (measured on the 2-core VM):
-// - Large arrays (>= 256 KiB) are blocks of the addon's caching allocator
-//   (native/src/host_memory.cpp). A fresh V8 array of 4 MiB costs ~1,000 page faults (~15 ms
-//   here) the first time a kernel writes it; a cached block costs none, and a fresh one faults
-//   in 2 MiB pages. A block comes back on dispose(), when autograd is done with a gradient, or
-//   when V8 collects the array (Node runs that finalizer once the event loop turns).
-// - Mid-size arrays (4-256 KiB) are V8 ArrayBuffers kept in a pool here when released
-//   explicitly. An external array would cost 20-45 us of finalizer work when collected, more
-//   than a V8 array costs to make, so arrays nobody releases are left to V8's GC.
-// Tiny arrays are plain V8 arrays: making one costs less than pooling it. A released array is
+// cpu tensor storage, cached so that the same memory serves step after step. Three size
+// ranges, because their costs cross (measured on the 2-core VM, where a page fault costs ~15 us):
+// - From 1 MiB: blocks of the addon's caching allocator (native/src/host_memory.cpp), 2 MiB
+//   aligned with MADV_HUGEPAGE, reused by size class. A block comes back on dispose(), when
+//   autograd is done with a gradient, or when V8 collects the array (Node runs that finalizer
+//   once the event loop turns, so a synchronous loop that drops its results holds blocks until
+//   it yields; past the cache's limit it gets V8 arrays).
+// - 4 KiB to 1 MiB: V8 ArrayBuffers, pooled here when released explicitly. An external array
+//   costs 20-45 us of finalizer work when collected, more than a V8 array costs to make, so
+//   arrays nobody releases are left to V8's GC. The addon makes glibc keep freed heap memory
+//   (host_memory.h, tune_system_allocator), so a new V8 array reuses it without page faults.
+// - Below 4 KiB: plain typed arrays; making one costs less than pooling it.
+// Outputs that a kernel overwrites completely are never zero-filled. A released array is
 // detached, so a stale view reads as empty instead of another tensor's data. The js backend
 // keeps plain V8 arrays: it is the reference.
 
@@ -20,7 +22,7 @@ export interface HostMemoryStats {
   peakAllocatedBytes: number;
   /** In free large blocks kept for reuse. */
   cachedBytes: number;
-  /** Held plus cached large blocks never exceed this (CONVKIT_HOST_CACHE_LIMIT, default 1 GiB); past it, tensors get plain V8 arrays. */
+  /** Held plus cached large blocks never exceed this (CONVKIT_HOST_CACHE_LIMIT, default 512 MiB); past it, tensors get V8 arrays. */
   limitBytes: number;
   /** Large blocks handed out. */
   allocations: number;
@@ -159,19 +161,28 @@ export class CachedHostMemory implements HostArrays {
   private array<T extends Float32Array | Int32Array>(Type: { new (n: number): T; new (b: ArrayBuffer, offset: number, n: number): T }, n: number, zero: boolean): T {
     const bytes = n * 4;
     if (bytes >= NATIVE_FROM_BYTES) {
-      const block = this.addon.hostAlloc(bytes, zero); // poisoned natively
+      const block = this.addon.hostAlloc(bytes, zero); // zeroed or poisoned natively
       if (block) return new Type(block, 0, n);
     }
     let x: T;
-    if (bytes >= POOL_FROM_BYTES && bytes < NATIVE_FROM_BYTES) {
+    if (bytes < POOL_FROM_BYTES) {
+      x = new Type(n);
+    } else if (bytes < NATIVE_FROM_BYTES) {
       const reused = this.pool.take(bytes);
-      const buffer = reused ?? new ArrayBuffer(classOf(bytes));
-      x = new Type(buffer, 0, n);
+      x = new Type(reused ?? freshBuffer(classOf(bytes), zero), 0, n);
       if (reused && zero) x.fill(0);
     } else {
-      x = new Type(n);
+      x = new Type(freshBuffer(bytes, zero), 0, n); // past the native cache's limit
     }
     if (!zero && this.poison) x.fill(x instanceof Float32Array ? NaN : 0x7fc0dead);
     return x;
   }
+}
+
+/**
+ * A new V8 ArrayBuffer; without zero-fill when the kernel overwrites it (Node's allocUnsafeSlow
+ * mallocs instead of callocs, and never hands out a slice of a shared pool).
+ */
+function freshBuffer(bytes: number, zero: boolean): ArrayBuffer {
+  return zero ? new ArrayBuffer(bytes) : (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer);
 }

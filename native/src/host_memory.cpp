@@ -19,7 +19,7 @@ namespace {
 constexpr size_t kSmallStep = 512;
 constexpr size_t kLargeFrom = size_t(1) << 20;  // 1 MiB: from here on, huge-page mappings
 constexpr size_t kHugePage = size_t(2) << 20;
-constexpr int64_t kDefaultLimit = int64_t(1) << 30;
+constexpr int64_t kDefaultLimit = int64_t(512) << 20;
 
 size_t size_class(size_t bytes) {
   if (bytes < kLargeFrom) return (bytes + kSmallStep - 1) / kSmallStep * kSmallStep;

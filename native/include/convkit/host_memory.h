@@ -36,7 +36,7 @@ size_t block_size(const void* block);
 // Returns every cached block to the system; blocks in use are untouched.
 void empty_cache();
 // Caps held plus cached bytes; shrinks the cache at once when needed. Default:
-// CONVKIT_HOST_CACHE_LIMIT (bytes, or with a K/M/G suffix) or 1 GiB.
+// CONVKIT_HOST_CACHE_LIMIT (bytes, or with a K/M/G suffix) or 512 MiB.
 void set_limit(int64_t bytes);
 // Test mode: blocks handed out without zero-fill are filled with a NaN pattern, so an output a
 // kernel does not completely overwrite shows up as NaN.
