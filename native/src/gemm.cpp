@@ -2,7 +2,9 @@
 // dimension, NC columns of B), packs an A block and a B panel into contiguous slivers, and
 // hands MR x NR tiles to the micro-kernel of the active ISA (native/src/isa/gemm_*.cpp).
 // With several threads, a wide C is split by columns around one shared packed A; a tall C
-// is split by rows, each thread running the whole loop nest on its own packs.
+// is split by rows, each thread running the whole loop nest on its own packs. A with few rows
+// (a Linear layer at small batch) skips all of it: packing B would cost more than the
+// arithmetic, so a small-m kernel (isa/gemm_small_*.cpp) reads A and B in place.
 #include "convkit/gemm.h"
 
 #include <algorithm>
@@ -36,6 +38,15 @@ const KernelSet& kernels_for(Isa isa) {
 constexpr double kMinParallelWork = 1 << 20;
 // A rough single-core rate, only to size how long threads wait for each other.
 constexpr double kFlopsPerSecond = 100e9;
+
+const gemm::SmallMKernels& small_m_kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return gemm::small_m_avx512;
+    case Isa::avx2: return gemm::small_m_avx2;
+    case Isa::scalar: break;
+  }
+  return gemm::small_m_scalar;
+}
 
 // One growable, 64-byte aligned buffer. Kept per calling thread (thread_local), so that
 // concurrent callers, and the pool threads of one call, never share a pack.
@@ -286,6 +297,19 @@ void gemm_parallel_rows(const KernelSet& ks, const Operands& op, int64_t m, int6
   });
 }
 
+// A with at most SmallMKernels::max_m_* rows, not transposed: C without packing, by the
+// ISA's small-m kernel. Products above about kMinParallelWork split the columns of C across
+// threads, in whole 128-column blocks of the kernels.
+void gemm_small_m(gemm::SmallMFn fn, const Operands& op, int64_t m, int64_t n, int64_t k) {
+  constexpr int64_t kUnit = 128;
+  const int64_t grain = static_cast<int64_t>(kMinParallelWork / (double(m) * double(k) * double(kUnit))) + 1;
+  parallel_for((n + kUnit - 1) / kUnit, grain, [&](int64_t u0, int64_t u1) {
+    const int64_t j0 = u0 * kUnit, j1 = std::min(n, u1 * kUnit);
+    const float* b = op.trans_b ? op.b + j0 * op.ldb : op.b + j0;
+    fn(m, j1 - j0, k, op.alpha, op.a, op.lda, b, op.ldb, op.beta, op.c + j0, op.ldc);
+  });
+}
+
 }  // namespace
 
 void validate_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
@@ -311,8 +335,13 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     scale_c(m, n, beta, c, ldc);
     return;
   }
-  const KernelSet& ks = kernels_for(active_isa());
   const Operands op{trans_a, trans_b, alpha, beta, a, lda, b, ldb, c, ldc};
+  const gemm::SmallMKernels& sk = small_m_kernels_for(active_isa());
+  if (!trans_a && m <= (trans_b ? sk.max_m_dot : sk.max_m_axpy)) {
+    gemm_small_m(trans_b ? sk.dot_nt : sk.axpy_nn, op, m, n, k);
+    return;
+  }
+  const KernelSet& ks = kernels_for(active_isa());
   const int nthreads = double(m) * double(n) * double(k) < kMinParallelWork ? 1 : num_threads();
   const int64_t m_tiles = (m + ks.mr - 1) / ks.mr, n_tiles = (n + ks.nr - 1) / ks.nr;
   if (nthreads > 1 && n_tiles >= nthreads && (n >= m || m_tiles < nthreads)) {

@@ -41,5 +41,25 @@ extern const KernelSet kernels_scalar;
 extern const KernelSet kernels_avx2;
 extern const KernelSet kernels_avx512;
 
+// Small-m products without packing (native/src/isa/gemm_small_*.cpp), for the few rows of a
+// Linear layer at small batch, where packing B costs more than the arithmetic:
+//   C[m x n] = alpha * A * op(B) + beta * C, A row-major m x k (lda), C row-major (ldc),
+// alpha != 0 and k > 0. beta == 0 writes C without reading it.
+// dot_nt: B stored n x k (ldb); C[i][j] is the dot product of row i of A with row j of B.
+// axpy_nn: B stored k x n (ldb); row i of C is the sum over p of A[i][p] * row p of B.
+typedef void (*SmallMFn)(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                         const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+struct SmallMKernels {
+  SmallMFn dot_nt;
+  SmallMFn axpy_nn;
+  // The most rows of A for which each beats the packed path (measured per ISA).
+  int max_m_dot, max_m_axpy;
+};
+
+extern const SmallMKernels small_m_scalar;
+extern const SmallMKernels small_m_avx2;
+extern const SmallMKernels small_m_avx512;
+
 }  // namespace gemm
 }  // namespace convkit

@@ -1,6 +1,7 @@
 // sgemm against a naive double-accumulating loop: every ISA, all four transposes, shapes
 // that are not multiples of the register tile or the cache blocks, padded leading
-// dimensions, alpha/beta variants, NaN in C with beta = 0, k = 0, and 1 and 2 threads.
+// dimensions, alpha/beta variants, NaN in C with beta = 0, k = 0, and 1 and 2 threads; and
+// the unpacked small-m path on the shapes of a Linear layer at small batch.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -104,6 +105,37 @@ void test_shapes(std::mt19937& rng, const char* label) {
   run_case({false, true, 20, 40, 30, 0.f, 0.3f, 1}, rng, label);
 }
 
+// The small-m path (A not transposed, a few rows): both layouts of B on odd sizes, every
+// alpha/beta pair in turn, leading dimensions above n and k, and products large enough to
+// be split across threads.
+void test_small_m(std::mt19937& rng, const char* label) {
+  const float alphas[] = {1.f, 0.5f, -2.f}, betas[] = {0.f, 1.f, 0.3f};
+  int variant = 0;
+  for (bool tb : {true, false})
+    for (int64_t m = 1; m <= 5; ++m)
+      for (int64_t n : {1, 3, 17, 120, 129})
+        for (int64_t k : {1, 7, 31, 400, 1001}) {
+          ++variant;
+          run_case({false, tb, m, n, k, alphas[variant % 3], betas[(variant / 3) % 3], variant % 2 ? 3 : 0}, rng,
+                   label);
+        }
+  // Taller A, in several row groups (and one row past the cut-off, on the packed path).
+  for (bool tb : {true, false})
+    for (int64_t m : {6, 7, 8, 13, 16, 17})
+      for (int64_t n : {3, 129})
+        for (int64_t k : {31, 1001}) {
+          ++variant;
+          run_case({false, tb, m, n, k, alphas[variant % 3], betas[(variant / 3) % 3], variant % 2 ? 2 : 0}, rng,
+                   label);
+        }
+  for (bool tb : {true, false}) {
+    for (float alpha : alphas)
+      for (float beta : betas) run_case({false, tb, 3, 37, 45, alpha, beta, 1}, rng, label);
+    run_case({false, tb, 1, 3000, 1001, 1.f, 0.f, 0}, rng, label);
+    run_case({false, tb, 4, 1111, 509, -2.f, 0.3f, 5}, rng, label);
+  }
+}
+
 void test_bad_arguments() {
   float x[4] = {};
   bool threw = false;
@@ -142,6 +174,7 @@ int main() {
       convkit::set_num_threads(threads);
       std::string label = std::string(convkit::isa_name(isa)) + ", " + std::to_string(threads) + " thread(s)";
       test_shapes(rng, label.c_str());
+      test_small_m(rng, label.c_str());
     }
   });
   test_bad_arguments();
