@@ -73,6 +73,14 @@ struct VecKernels {
   void (*adam_step)(const AdamScalars& s, float* p, const float* g, float* m, float* v, float* vmax, int64_t n);
   void (*rmsprop_step)(const RmspropStep& o, float* p, const float* g, float* sq, float* buf, float* gavg,
                        int64_t n);
+
+  // The autograd's elementwise helpers (elementwise.cpp).
+  void (*axpy)(const float* x, float alpha, float* y, int64_t n);     // y += alpha*x, fused where FMA exists
+  void (*scale_to)(const float* x, float s, float* y, int64_t n);     // y = x*s (y may be x)
+  void (*fill)(float* y, float value, int64_t n);
+  // out[j] = sum over i < m of x[i*stride + j] for j < n: float accumulators, rows in order.
+  void (*col_sums)(const float* x, int64_t m, int64_t n, int64_t stride, float* out);
+  double (*sum_f64)(const float* x, int64_t n);                       // accumulated in double
 };
 
 extern const VecKernels vec_kernels_scalar;
@@ -430,6 +438,51 @@ void k_rmsprop_step(const RmspropStep& o, float* p, const float* g, float* sq, f
     }
     st(p + i, V::sub(w, V::mul(lr, step)), r);
   });
+}
+
+void k_axpy(const float* x, float alpha, float* y, int64_t n) {
+  const T a = V::set1(alpha);
+  map2(x, y, y, n, [a](T xv, T yv) { return V::fma(a, xv, yv); });
+}
+void k_scale_to(const float* x, float s, float* y, int64_t n) {
+  const T sv = V::set1(s);
+  map1(x, y, n, [sv](T v) { return V::mul(v, sv); });
+}
+void k_fill(float* y, float value, int64_t n) {
+  const T v = V::set1(value);
+  for_lanes(n, [&](int64_t i, int r) { st(y + i, v, r); });
+}
+
+// Column sums of NV vectors (the last one `last` lanes wide), each in one register all the
+// way down the m rows: one load per element, no accumulator traffic through memory.
+template <int NV>
+inline void col_sums_block(const float* x, int64_t m, int64_t stride, int last, float* out) {
+  T acc[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) acc[v] = V::set1(0.f);
+  for (int64_t i = 0; i < m; ++i, x += stride) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[v] = V::add(acc[v], ld(x + v * W, v + 1 < NV ? W : last));
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) st(out + v * W, acc[v], v + 1 < NV ? W : last);
+}
+
+void k_col_sums(const float* x, int64_t m, int64_t n, int64_t stride, float* out) {
+  constexpr int kVecs = 8;
+  int64_t j = 0;
+  for (; j + kVecs * W <= n; j += kVecs * W) col_sums_block<kVecs>(x + j, m, stride, W, out + j);
+  if (j == n) return;
+  const int rest = int(n - j), nv = (rest + W - 1) / W, last = rest - (nv - 1) * W;
+  switch (nv) {  // the remaining columns in one pass too
+    case 1: return col_sums_block<1>(x + j, m, stride, last, out + j);
+    case 2: return col_sums_block<2>(x + j, m, stride, last, out + j);
+    case 3: return col_sums_block<3>(x + j, m, stride, last, out + j);
+    case 4: return col_sums_block<4>(x + j, m, stride, last, out + j);
+    case 5: return col_sums_block<5>(x + j, m, stride, last, out + j);
+    case 6: return col_sums_block<6>(x + j, m, stride, last, out + j);
+    default: return col_sums_block<7>(x + j, m, stride, last, out + j);
+  }
 }
 
 #endif  // CONVKIT_VEC_KERNELS_IMPL

@@ -120,6 +120,28 @@ void k_maxpool2x2_row(const float* x0, const float* x1, float* y, int32_t* argma
                           base + int32_t(2 * j), w);
 }
 
+// The sum in double (each float converts exactly), four accumulators of four lanes.
+double k_sum_f64(const float* x, int64_t n) {
+  __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd(), acc2 = _mm256_setzero_pd(),
+          acc3 = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 a = _mm256_loadu_ps(x + i), b = _mm256_loadu_ps(x + i + 8);
+    acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(a)));
+    acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
+    acc2 = _mm256_add_pd(acc2, _mm256_cvtps_pd(_mm256_castps256_ps128(b)));
+    acc3 = _mm256_add_pd(acc3, _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1)));
+  }
+  for (; i < n; i += 8) {
+    const __m256 a = V::load_tail(x + i, n - i < 8 ? int(n - i) : 8, 0.f);
+    acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(a)));
+    acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
+  }
+  const __m256d s = _mm256_add_pd(_mm256_add_pd(acc0, acc1), _mm256_add_pd(acc2, acc3));
+  const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+}
+
 }  // namespace
 
 extern const VecKernels vec_kernels_avx2 = {
@@ -129,6 +151,7 @@ extern const VecKernels vec_kernels_avx2 = {
     k_vadd_acc,      k_vfma_acc,      k_vmul_v,        k_vsub2_v,           k_softmax_bwd_v, k_logsoftmax_bwd_v,
     k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row,
     k_sgd_step,      k_adam_step,     k_rmsprop_step,
+    k_axpy,          k_scale_to,      k_fill,          k_col_sums,         k_sum_f64,
 };
 
 }  // namespace convkit

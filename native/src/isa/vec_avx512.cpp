@@ -101,6 +101,26 @@ void k_maxpool2x2_row(const float* x0, const float* x1, float* y, int32_t* argma
   }
 }
 
+// The sum in double (each float converts exactly), four accumulators of eight lanes.
+double k_sum_f64(const float* x, int64_t n) {
+  __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd(), acc2 = _mm512_setzero_pd(),
+          acc3 = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+    acc0 = _mm512_add_pd(acc0, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
+    acc1 = _mm512_add_pd(acc1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1)));
+    acc2 = _mm512_add_pd(acc2, _mm512_cvtps_pd(_mm512_castps512_ps256(b)));
+    acc3 = _mm512_add_pd(acc3, _mm512_cvtps_pd(_mm512_extractf32x8_ps(b, 1)));
+  }
+  for (; i < n; i += 16) {
+    const __m512 a = _mm512_maskz_loadu_ps(V::tmask(n - i < 16 ? int(n - i) : 16), x + i);
+    acc0 = _mm512_add_pd(acc0, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
+    acc1 = _mm512_add_pd(acc1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1)));
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(acc0, acc1), _mm512_add_pd(acc2, acc3)));
+}
+
 }  // namespace
 
 extern const VecKernels vec_kernels_avx512 = {
@@ -110,6 +130,7 @@ extern const VecKernels vec_kernels_avx512 = {
     k_vadd_acc,      k_vfma_acc,      k_vmul_v,        k_vsub2_v,           k_softmax_bwd_v, k_logsoftmax_bwd_v,
     k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row,
     k_sgd_step,      k_adam_step,     k_rmsprop_step,
+    k_axpy,          k_scale_to,      k_fill,          k_col_sums,         k_sum_f64,
 };
 
 }  // namespace convkit

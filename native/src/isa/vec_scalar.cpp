@@ -54,6 +54,16 @@ void k_maxpool2x2_row(const float* x0, const float* x1, float* y, int32_t* argma
   maxpool2x2_row_scalar(x0, x1, y, argmax, count, base, w);
 }
 
+// The sum in double (each float converts exactly), four partial sums.
+double k_sum_f64(const float* x, int64_t n) {
+  double s[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int l = 0; l < 4; ++l) s[l] += double(x[i + l]);
+  for (; i < n; ++i) s[0] += double(x[i]);
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 }  // namespace
 
 extern const VecKernels vec_kernels_scalar = {
@@ -63,6 +73,7 @@ extern const VecKernels vec_kernels_scalar = {
     k_vadd_acc,      k_vfma_acc,      k_vmul_v,        k_vsub2_v,           k_softmax_bwd_v, k_logsoftmax_bwd_v,
     k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row,
     k_sgd_step,      k_adam_step,     k_rmsprop_step,
+    k_axpy,          k_scale_to,      k_fill,          k_col_sums,         k_sum_f64,
 };
 
 }  // namespace convkit
