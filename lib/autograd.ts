@@ -42,12 +42,13 @@ export function needsGrad(...inputs: ReadonlyArray<Tensor | null | undefined>): 
   return false;
 }
 
-/** Attaches the tape entry to out when track is true; returns out. */
-export function record(out: Tensor, track: boolean, op: string, parents: ReadonlyArray<Tensor | null>, backward: BackwardFn): Tensor {
-  if (track) {
-    out.requiresGrad = true;
-    out.gradFn = { op, parents, backward };
-  }
+/**
+ * Attaches the tape entry to out and returns out. Ops call it only when needsGrad said so
+ * (`track ? record(out, ...) : out`), so nothing is built for the tape when nothing is recorded.
+ */
+export function record(out: Tensor, op: string, parents: ReadonlyArray<Tensor | null>, backward: BackwardFn): Tensor {
+  out.requiresGrad = true;
+  out.gradFn = { op, parents, backward };
   return out;
 }
 

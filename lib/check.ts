@@ -70,7 +70,8 @@ export function checkBoolean(op: string, name: string, value: unknown, fallback:
 export function backendFor(op: string, tensors: Record<string, Tensor | null | undefined>): AnyBackend {
   let device: DeviceName | null = null;
   let first = '';
-  for (const [name, t] of Object.entries(tensors)) {
+  for (const name in tensors) { // for-in: no entries array on this per-op path
+    const t = tensors[name];
     if (!t) continue;
     if (t.isDisposed) throw new TypeError(`${op}: ${name} ${formatShape(t.shape)} was disposed`);
     if (device === null) {

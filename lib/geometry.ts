@@ -91,12 +91,12 @@ function outputSize(size: number, padBefore: number, padAfter: number, effKernel
 }
 
 /** Throws when the (dilated) kernel does not fit in the padded input. */
-function checkKernelFits(op: string, x: readonly number[], k: number[], d: number[], pads: Pads, detail: string): void {
+function checkKernelFits(op: string, x: readonly number[], k: number[], d: number[], pads: Pads, weight: readonly number[] | null): void {
   const eff = [d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1];
   const padded = [x[2] + pads[0] + pads[2], x[3] + pads[1] + pads[3]];
   if (eff[0] > padded[0] || eff[1] > padded[1]) {
     const kernel = d[0] === 1 && d[1] === 1 ? `kernel ${k[0]}x${k[1]}` : `dilated kernel ${eff[0]}x${eff[1]} (kernel ${k[0]}x${k[1]}, dilation ${d[0]}x${d[1]})`;
-    throw new RangeError(`${op}: ${kernel} is larger than the padded input ${padded[0]}x${padded[1]} (input ${formatShape(x)}${detail}, padding ${formatPads(pads)})`);
+    throw new RangeError(`${op}: ${kernel} is larger than the padded input ${padded[0]}x${padded[1]} (input ${formatShape(x)}${weight ? `, weight ${formatShape(weight)}` : ''}, padding ${formatPads(pads)})`);
   }
 }
 
@@ -134,16 +134,16 @@ export function convGeometry(op: string, x: readonly number[], w: readonly numbe
   const padding = parsePadding(op, opts.padding);
   const [n, c, h, wd] = x;
   const [o, wc, kh, kw] = w;
-  const shapes = `(input ${formatShape(x)}, weight ${formatShape(w)})`;
-  if (c % groups !== 0) throw new RangeError(`${op}: input channels ${c} are not divisible by groups ${groups} ${shapes}`);
-  if (o % groups !== 0) throw new RangeError(`${op}: weight has ${o} output channels, not divisible by groups ${groups} ${shapes}`);
+  const shapes = () => `(input ${formatShape(x)}, weight ${formatShape(w)})`; // built only for an error
+  if (c % groups !== 0) throw new RangeError(`${op}: input channels ${c} are not divisible by groups ${groups} ${shapes()}`);
+  if (o % groups !== 0) throw new RangeError(`${op}: weight has ${o} output channels, not divisible by groups ${groups} ${shapes()}`);
   if (wc * groups !== c) {
     const how = groups > 1 ? ` (weight.shape[1] ${wc} x groups ${groups})` : '';
-    throw new RangeError(`${op}: input has ${c} channels but weight expects ${wc * groups}${how} ${shapes}`);
+    throw new RangeError(`${op}: input has ${c} channels but weight expects ${wc * groups}${how} ${shapes()}`);
   }
-  if (o < 1 || kh < 1 || kw < 1) throw new RangeError(`${op}: weight must have non-zero output channels and kernel size ${shapes}`);
+  if (o < 1 || kh < 1 || kw < 1) throw new RangeError(`${op}: weight must have non-zero output channels and kernel size ${shapes()}`);
   const pads = resolvePads(padding, h, wd, [kh, kw], stride, dilation);
-  checkKernelFits(op, x, [kh, kw], dilation, pads, `, weight ${formatShape(w)}`);
+  checkKernelFits(op, x, [kh, kw], dilation, pads, w);
   const oh = outputSize(h, pads[0], pads[2], dilation[0] * (kh - 1) + 1, stride[0], false);
   const ow = outputSize(wd, pads[1], pads[3], dilation[1] * (kw - 1) + 1, stride[1], false);
   checkedNumel(op, 'output shape', [n, o, oh, ow]);
@@ -176,7 +176,7 @@ export function poolGeometry(op: string, x: readonly number[], kernel: unknown, 
   if (pads[0] > maxPad[0] || pads[2] > maxPad[0] || pads[1] > maxPad[1] || pads[3] > maxPad[1]) {
     throw new RangeError(`${op}: padding ${formatPads(pads)} is more than half the ${eff[0]}x${eff[1]} kernel (at most ${maxPad[0]} rows and ${maxPad[1]} columns; input ${formatShape(x)})`);
   }
-  checkKernelFits(op, x, k, dilation, pads, '');
+  checkKernelFits(op, x, k, dilation, pads, null);
   const oh = outputSize(h, pads[0], pads[2], eff[0], stride[0], ceilMode);
   const ow = outputSize(w, pads[1], pads[3], eff[1], stride[1], ceilMode);
   checkedNumel(op, 'output shape', [n, c, oh, ow]);

@@ -146,7 +146,7 @@ export class Tensor {
     const from = backendForDevice(this.device);
     const into = backendForDevice(target);
     const out = new Tensor(moveStorage(this.storage, from, into), this.shape);
-    return record(out, needsGrad(this), 'to', [this], (g) => [moveStorage(g, into, from)]);
+    return needsGrad(this) ? record(out, 'to', [this], (g) => [moveStorage(g, into, from)]) : out;
   }
 
   /** The same data, cut from the tape. */

@@ -3,10 +3,12 @@
 import type { Tensor } from '../tensor.js';
 import { describe } from '../shape.js';
 import { Module, type ModuleConfig } from './module.js';
+import { Intermediates, keepsNoReferences } from './intermediates.js';
 
 export class Sequential extends Module {
   readonly [index: number]: Module;
   private readonly layers: Module[] = [];
+  private readonly intermediates = new Intermediates();
 
   constructor(...layers: Module[]) {
     super();
@@ -27,9 +29,19 @@ export class Sequential extends Module {
     return this;
   }
 
+  /**
+   * Runs the layers in order. An output passed between two of convkit's own layers goes back to
+   * the cache at the next forward call once no backward pass needs it (see intermediates.ts).
+   */
   forward(x: Tensor): Tensor {
+    this.intermediates.release();
     let y = x;
-    for (const layer of this.layers) y = layer.forward(y);
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i];
+      const out = layer.forward(y);
+      if (i > 0 && out !== y && keepsNoReferences(this.layers[i - 1]) && keepsNoReferences(layer)) this.intermediates.add(y, out);
+      y = out;
+    }
     return y;
   }
 

@@ -13,11 +13,11 @@ function elementwise(op: string, xArg: unknown,
   const backend = backendFor(op, { x });
   const out = emptyResult(op, x.shape, backend);
   if (x.size > 0) forward(backend, x.storage, out.storage);
-  return record(out, needsGrad(x), op, [x], (dy) => {
+  return needsGrad(x) ? record(out, op, [x], (dy) => {
     const dx = backend.empty(x.size);
     if (dx.length > 0) backward(backend, x.storage, out.storage, dy, dx);
     return [dx];
-  });
+  }) : out;
 }
 
 export function relu(x: Tensor): Tensor {
@@ -53,11 +53,11 @@ function alongAxis(op: string, xArg: unknown, axis: unknown, forward: SoftmaxKer
   const backend = backendFor(op, { x });
   const out = emptyResult(op, x.shape, backend);
   if (x.size > 0) forward(backend, x.storage, out.storage, outer, dim, inner);
-  return record(out, needsGrad(x), op, [x], (dy) => {
+  return needsGrad(x) ? record(out, op, [x], (dy) => {
     const dx = backend.empty(x.size);
     if (dx.length > 0) backward(backend, out.storage, dy, dx, outer, dim, inner);
     return [dx];
-  });
+  }) : out;
 }
 
 export function softmax(x: Tensor, axis = -1): Tensor {

@@ -66,11 +66,11 @@ export function batchNorm2d(x: Tensor, runningMean: Tensor | null, runningVar: T
 
   const out = emptyResult(op, input.shape, backend);
   if (out.size > 0) backend.batchNorm2dForward(input.storage, n, c, hw, mean, invStd, gamma?.storage ?? null, beta?.storage ?? null, out.storage);
-  return record(out, needsGrad(input, gamma, beta), op, [input, gamma, beta], (dy) => {
+  return needsGrad(input, gamma, beta) ? record(out, op, [input, gamma, beta], (dy) => {
     const dx = input.requiresGrad ? backend.empty(input.size) : null;
     const dw = gamma?.requiresGrad ? backend.empty(c) : null;
     const db = beta?.requiresGrad ? backend.empty(c) : null;
     backend.batchNorm2dBackward(input.storage, dy, n, c, hw, mean, invStd, gamma?.storage ?? null, training, dx, dw, db);
     return [dx, dw, db];
-  });
+  }) : out;
 }

@@ -29,7 +29,7 @@ export function planConv2d(op: string, xArg: unknown, wArg: unknown, bArg: unkno
 
 export function finishConv2d(p: Conv2dPlan): Tensor {
   const { x, w, b, g, backend } = p;
-  return record(p.out, p.track, 'conv2d', [x, w, b], (dy) => {
+  return p.track ? record(p.out, 'conv2d', [x, w, b], (dy) => {
     // The kernel overwrites the gradients; with no output there is no kernel, and they are zero.
     const grad = (size: number) => (dy.length > 0 ? backend.empty(size) : backend.alloc(size));
     const dx = x.requiresGrad ? grad(x.size) : null;
@@ -37,7 +37,7 @@ export function finishConv2d(p: Conv2dPlan): Tensor {
     const db = b?.requiresGrad ? grad(b.size) : null;
     if (dy.length > 0) backend.conv2dBackward(g, x.storage, w.storage, dy, dx, dw, db);
     return [dx, dw, db];
-  });
+  }) : p.out;
 }
 
 /** 2-D convolution (cross-correlation, as in PyTorch) of x [N,C,H,W] with w [O,C/groups,kH,kW]. */

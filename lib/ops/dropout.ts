@@ -28,9 +28,9 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const deviceMask = backend.uint8FromHost(mask);
   const out = emptyResult(op, input.shape, backend);
   if (out.size > 0) backend.dropout(input.storage, deviceMask, scale, out.storage);
-  return record(out, needsGrad(input), op, [input], (dy) => {
+  return needsGrad(input) ? record(out, op, [input], (dy) => {
     const dx = backend.empty(input.size);
     if (dx.length > 0) backend.dropout(dy, deviceMask, scale, dx);
     return [dx];
-  });
+  }) : out;
 }

@@ -65,7 +65,7 @@ export function launchArgs(p: GemmPlan) {
 
 export function finishGemm(p: GemmPlan): Tensor {
   const { a, b, c, m, n, k, alpha, beta, transA, transB, backend } = p;
-  return record(p.out, p.track, p.op, [a, b, c], (dy) => {
+  return p.track ? record(p.out, p.op, [a, b, c], (dy) => {
     let da: Storage | null = null;
     let db: Storage | null = null;
     if (a.requiresGrad) {
@@ -88,7 +88,7 @@ export function finishGemm(p: GemmPlan): Tensor {
       backend.reduce2d(dy, rows, cols, m, n, beta, dc);
     }
     return [da, db, dc];
-  });
+  }) : p.out;
 }
 
 export function checkGemmOperands(op: string, a: unknown, b: unknown, c: unknown): [Tensor, Tensor, Tensor | null] {
@@ -108,12 +108,12 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   const input = checkTensorRank(op, 'x', x, 2, '[batch, in]');
   const weight = checkTensorRank(op, 'weight', w, 2, '[out, in]');
   const bias = checkOptionalTensor(op, 'bias', b);
-  const shapes = `(x ${formatShape(input.shape)}, weight ${formatShape(weight.shape)}${bias ? `, bias ${formatShape(bias.shape)}` : ''})`;
+  const shapes = () => `(x ${formatShape(input.shape)}, weight ${formatShape(weight.shape)}${bias ? `, bias ${formatShape(bias.shape)}` : ''})`; // built only for an error
   if (input.shape[1] !== weight.shape[1]) {
-    throw new RangeError(`${op}: x has ${input.shape[1]} features but weight expects ${weight.shape[1]} ${shapes}`);
+    throw new RangeError(`${op}: x has ${input.shape[1]} features but weight expects ${weight.shape[1]} ${shapes()}`);
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
-    throw new RangeError(`${op}: bias must have shape [${weight.shape[0]}] ${shapes}`);
+    throw new RangeError(`${op}: bias must have shape [${weight.shape[0]}] ${shapes()}`);
   }
   const p = planGemm(op, input, weight, bias, { transB: true });
   runGemm(p.backend, launchArgs(p));

@@ -121,11 +121,11 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number> | Tensor,
       const target = backend.int32FromHost(classes);
       const { out, total, scale } = lossOutput(op, backend, reduction, n, [n]);
       backend.crossEntropy(x.storage, target, n, c, probs, total!, scale);
-      return record(out, needsGrad(x), op, [x], (dy) => {
+      return needsGrad(x) ? record(out, op, [x], (dy) => {
         const dx = backend.empty(x.size);
         backend.crossEntropyBackward(probs, target, n, c, dy, scale, dx);
         return [dx];
-      });
+      }) : out;
     }
     // Per-row losses or smoothing: the labels as a dense (smoothed) target, through the soft kernel.
     const dense = new Float32Array(x.size).fill(smoothing / c);
@@ -151,11 +151,11 @@ function softCrossEntropy(op: string, backend: AnyBackend, x: Tensor, target: St
   const [n, c] = x.shape;
   const { out, losses, total, scale } = lossOutput(op, backend, reduction, n, [n]);
   backend.crossEntropySoft(x.storage, target, n, c, probs, losses, total, scale);
-  return record(out, needsGrad(x), op, [x], (dy) => {
+  return needsGrad(x) ? record(out, op, [x], (dy) => {
     const dx = backend.empty(x.size);
     backend.crossEntropySoftBackward(probs, target, n, c, dy, scale, dx);
     return [dx];
-  });
+  }) : out;
 }
 
 /**
@@ -171,11 +171,11 @@ export function nllLoss(logProbs: Tensor, labels: ArrayLike<number> | Tensor, op
   const target: IntStorage = backend.int32FromHost(parseLabels(op, labels, n, c, x.shape, 'logProbs'));
   const { out, losses, total, scale } = lossOutput(op, backend, reduction, n, [n]);
   backend.nllLoss(x.storage, target, n, c, losses, total, scale);
-  return record(out, needsGrad(x), op, [x], (dy) => {
+  return needsGrad(x) ? record(out, op, [x], (dy) => {
     const dx = backend.empty(x.size);
     backend.nllLossBackward(target, n, c, dy, scale, dx);
     return [dx];
-  });
+  }) : out;
 }
 
 /**
@@ -191,12 +191,12 @@ export function mseLoss(input: Tensor, target: Tensor, opts?: LossOptions): Tens
   const backend = backendFor(op, { input: x, target: t });
   const { out, losses, total, scale } = lossOutput(op, backend, reduction, x.size, x.shape);
   backend.mseLoss(x.storage, t.storage, losses, total, scale);
-  return record(out, needsGrad(x, t), op, [x, t], (dy) => {
+  return needsGrad(x, t) ? record(out, op, [x, t], (dy) => {
     const dx = x.requiresGrad ? backend.empty(x.size) : null;
     const dt = t.requiresGrad ? backend.empty(t.size) : null;
     backend.mseLossBackward(x.storage, t.storage, dy, scale, dx, dt);
     return [dx, dt];
-  });
+  }) : out;
 }
 
 /**
@@ -230,10 +230,10 @@ export function bceWithLogits(logits: Tensor, target: Tensor, opts?: BceWithLogi
   const posWeight = pw ? pw.storage : null;
   const { out, losses, total, scale } = lossOutput(op, backend, reduction, x.size, x.shape);
   backend.bceWithLogits(x.storage, t.storage, posWeight, losses, total, scale);
-  return record(out, needsGrad(x, t), op, [x, t], (dy) => {
+  return needsGrad(x, t) ? record(out, op, [x, t], (dy) => {
     const dx = x.requiresGrad ? backend.empty(x.size) : null;
     const dt = t.requiresGrad ? backend.empty(t.size) : null;
     backend.bceWithLogitsBackward(x.storage, t.storage, posWeight, dy, scale, dx, dt);
     return [dx, dt];
-  });
+  }) : out;
 }

@@ -53,20 +53,20 @@ function batchOffsets(batchShape: number[], own: readonly number[], matrixSize: 
 export function planMatmul(op: string, aArg: unknown, bArg: unknown): MatmulPlan {
   const a = checkTensor(op, 'a', aArg);
   const b = checkTensor(op, 'b', bArg);
-  const shapes = `(a ${formatShape(a.shape)}, b ${formatShape(b.shape)})`;
-  if (a.ndim === 0 || b.ndim === 0) throw new RangeError(`${op}: operands must be at least 1-d ${shapes}`);
+  const shapes = () => `(a ${formatShape(a.shape)}, b ${formatShape(b.shape)})`; // built only for an error
+  if (a.ndim === 0 || b.ndim === 0) throw new RangeError(`${op}: operands must be at least 1-d ${shapes()}`);
   const aMat = a.ndim === 1 ? [1, a.shape[0]] : a.shape.slice(-2);
   const bMat = b.ndim === 1 ? [b.shape[0], 1] : b.shape.slice(-2);
   const [m, k] = aMat;
   const [kb, n] = bMat;
   if (k !== kb) {
-    throw new RangeError(`${op}: inner dimensions differ: a has ${k} columns but b has ${kb} rows ${shapes}`);
+    throw new RangeError(`${op}: inner dimensions differ: a has ${k} columns but b has ${kb} rows ${shapes()}`);
   }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
   const batch = broadcastShapes(aBatch, bBatch);
   if (!batch) {
-    throw new RangeError(`${op}: batch dimensions ${formatShape(aBatch)} and ${formatShape(bBatch)} do not broadcast ${shapes}`);
+    throw new RangeError(`${op}: batch dimensions ${formatShape(aBatch)} and ${formatShape(bBatch)} do not broadcast ${shapes()}`);
   }
   const outShape = [...batch];
   if (a.ndim > 1) outShape.push(m);
@@ -99,7 +99,7 @@ export function stepArgs(p: MatmulPlan, s: MatmulStep) {
 
 export function finishMatmul(p: MatmulPlan): Tensor {
   const { a, b, m, n, k, steps, backend } = p;
-  return record(p.out, p.track, 'matmul', [a, b], (dy) => {
+  return p.track ? record(p.out, 'matmul', [a, b], (dy) => {
     // beta = 1 sums the gradients of a matrix shared by several batches (broadcasting).
     const da = a.requiresGrad ? backend.alloc(a.size) : null;
     const db = b.requiresGrad ? backend.alloc(b.size) : null;
@@ -110,7 +110,7 @@ export function finishMatmul(p: MatmulPlan): Tensor {
       if (db) runGemm(backend, gemmArgs(true, false, k, n, m, view(a.storage, s.aOff, m * k), gy, view(db, s.bOff, k * n), 1, 1));
     }
     return [da, db];
-  });
+  }) : p.out;
 }
 
 /** numpy.matmul: 2-D, batched with broadcast batch dims, and 1-D operands. */

@@ -29,20 +29,20 @@ export function planPool(op: string, kind: PoolKind, xArg: unknown, kernel: unkn
 
 export function finishMaxPool2d(p: PoolPlan): Tensor {
   const { x, g, argmax, backend } = p;
-  return record(p.out, p.track, 'maxPool2d', [x], (dy) => {
+  return p.track ? record(p.out, 'maxPool2d', [x], (dy) => {
     const dx = dy.length > 0 ? backend.empty(x.size) : backend.alloc(x.size); // the kernel overwrites it
     if (dy.length > 0) backend.maxPool2dBackward(g, dy, argmax!, dx);
     return [dx];
-  });
+  }) : p.out;
 }
 
 function finishAvgPool2d(p: PoolPlan): Tensor {
   const { x, g, backend } = p;
-  return record(p.out, p.track, 'avgPool2d', [x], (dy) => {
+  return p.track ? record(p.out, 'avgPool2d', [x], (dy) => {
     const dx = dy.length > 0 ? backend.empty(x.size) : backend.alloc(x.size); // the kernel overwrites it
     if (dy.length > 0) backend.avgPool2dBackward(g, dy, dx);
     return [dx];
-  });
+  }) : p.out;
 }
 
 function runMaxPool(p: PoolPlan): Tensor {

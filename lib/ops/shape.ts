@@ -8,7 +8,7 @@ import { shareStorage, Tensor } from '../tensor.js';
 function view(op: string, x: Tensor, shape: readonly number[]): Tensor {
   x.checkLive(op);
   const out = new Tensor(shareStorage(x.storage), shape);
-  return record(out, needsGrad(x), op, [x], (dy) => [dy]);
+  return needsGrad(x) ? record(out, op, [x], (dy) => [dy]) : out;
 }
 
 /** The same data in a new shape; one entry may be -1 (inferred). */
