@@ -5,11 +5,15 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostKernels } from './backend/host.js';
+import type { Backend } from './backend/types.js';
 import type { HostMemoryAddon } from './backend/host-memory.js';
 import type { CudaAddon, CudaProbe } from './backend/cuda.js';
 
 /** The addon's exports: the host kernels, its controls, and the cuda object (probe() alone in a build without nvcc). */
-export interface NativeAddon extends HostKernels, HostMemoryAddon {
+/** The elementwise helpers the cpu backend takes from the addon instead of host.ts's loops. */
+export type NativeElementwise = Pick<Backend, 'axpy' | 'scale' | 'broadcast2d' | 'reduce2d'>;
+
+export interface NativeAddon extends HostKernels, HostMemoryAddon, NativeElementwise {
   isa(): string;
   isaNote(): string;
   supportedIsas(): string[];

@@ -8,7 +8,7 @@ import type { CachedHostMemory } from './host-memory.js';
 
 /** The cpu backend, and its storage (convkit.cpu's controls reach the caches through it). */
 export function createCpuBackend(addon: NativeAddon, memory: CachedHostMemory): Backend {
-  return hostBackend('cpu', {
+  const backend = hostBackend('cpu', {
     gemm: addon.gemm,
     gemmAsync: addon.gemmAsync,
     conv2dForward: addon.conv2dForward,
@@ -49,4 +49,16 @@ export function createCpuBackend(addon: NativeAddon, memory: CachedHostMemory): 
     adamStep: addon.adamStep,
     rmspropStep: addon.rmspropStep,
   }, memory);
+  // The autograd's accumulations and Linear's bias, vectorised; below a few hundred elements
+  // host.ts's loops cost less than the call into the addon.
+  const small = (n: number) => n < NATIVE_ELEMENTWISE_FROM;
+  return {
+    ...backend,
+    axpy: (alpha, x, y) => (small(y.length) ? backend.axpy(alpha, x, y) : addon.axpy(alpha, x, y)),
+    scale: (x, alpha) => (small(x.length) ? backend.scale(x, alpha) : addon.scale(x, alpha)),
+    broadcast2d: (c, rows, cols, m, n, y) => (small(y.length) ? backend.broadcast2d(c, rows, cols, m, n, y) : addon.broadcast2d(c, rows, cols, m, n, y)),
+    reduce2d: (dy, rows, cols, m, n, beta, dc) => (small(dy.length) ? backend.reduce2d(dy, rows, cols, m, n, beta, dc) : addon.reduce2d(dy, rows, cols, m, n, beta, dc)),
+  };
 }
+
+const NATIVE_ELEMENTWISE_FROM = 256;

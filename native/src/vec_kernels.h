@@ -481,7 +481,8 @@ void k_col_sums(const float* x, int64_t m, int64_t n, int64_t stride, float* out
     case 4: return col_sums_block<4>(x + j, m, stride, last, out + j);
     case 5: return col_sums_block<5>(x + j, m, stride, last, out + j);
     case 6: return col_sums_block<6>(x + j, m, stride, last, out + j);
-    default: return col_sums_block<7>(x + j, m, stride, last, out + j);
+    case 7: return col_sums_block<7>(x + j, m, stride, last, out + j);
+    default: return col_sums_block<8>(x + j, m, stride, last, out + j);  // rest < kVecs * W: nv <= 8
   }
 }
 
