@@ -94,7 +94,7 @@ export function runBackward(root: Tensor, seed: Storage): void {
       grads.delete(t); // drop each buffer as soon as it is consumed
       const node = t.gradFn;
       if (!node) {
-        if (g && !t.accumulateGrad(g)) backendForDevice(t.device).release(g);
+        if (g && !t.accumulateGrad(g)) backendForDevice(t.device).release(g, false);
         continue;
       }
       if (!node.backward) {
@@ -115,10 +115,10 @@ export function runBackward(root: Tensor, seed: Storage): void {
           be.scale(acc, 2);
         } else {
           be.axpy(1, pg, acc);
-          if (!sameMemory(pg, g)) be.release(pg);
+          if (!sameMemory(pg, g)) be.release(pg, false);
         }
       });
-      if (!keptG) be.release(g);
+      if (!keptG) be.release(g, false);
     }
   } finally {
     for (const t of order) {

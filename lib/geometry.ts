@@ -126,7 +126,7 @@ export function packPoolGeometry(op: string, g: Omit<PoolGeometry, 'packed'>): I
     g.dilationH, g.dilationW, g.ceilMode ? 1 : 0, g.countIncludePad ? 1 : 0, g.oh, g.ow]);
 }
 
-export function convGeometry(op: string, x: readonly number[], w: readonly number[], options: unknown): ConvGeometry {
+function resolveConvGeometry(op: string, x: readonly number[], w: readonly number[], options: unknown): ConvGeometry {
   const opts = checkOptions<Conv2dOptions>(op, options, ['stride', 'padding', 'dilation', 'groups']);
   const stride = parsePair(op, 'stride', opts.stride ?? 1, 1);
   const dilation = parsePair(op, 'dilation', opts.dilation ?? 1, 1);
@@ -159,7 +159,7 @@ export function convGeometry(op: string, x: readonly number[], w: readonly numbe
 
 export type PoolKind = 'max' | 'avg';
 
-export function poolGeometry(op: string, x: readonly number[], kernel: unknown, options: unknown, kind: PoolKind): PoolGeometry {
+function resolvePoolGeometry(op: string, x: readonly number[], kernel: unknown, options: unknown, kind: PoolKind): PoolGeometry {
   const opts = kind === 'max'
     ? checkOptions<MaxPool2dOptions>(op, options, ['stride', 'padding', 'dilation', 'ceilMode'])
     : checkOptions<AvgPool2dOptions>(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
@@ -188,4 +188,59 @@ export function poolGeometry(op: string, x: readonly number[], kernel: unknown, 
     ceilMode, countIncludePad, oh, ow,
   };
   return { ...g, packed: packPoolGeometry(op, g) };
+}
+
+// ---- memo -----------------------------------------------------------------------------------
+// A layer calls its op with the same options and input shape on every forward pass, so the
+// resolved geometry (and its packed form) is kept, keyed by the shapes and the kernel, for
+// options that cannot change: none at all, or an object from immutableOptions() (the nn layers'
+// own). Any other options object is parsed on every call, since the caller may mutate it.
+
+const MEMO_LIMIT = 256;
+const memoWithoutOptions = new Map<string, ConvGeometry | PoolGeometry>();
+const memoByOptions = new WeakMap<object, Map<string, ConvGeometry | PoolGeometry>>();
+const immutable = new WeakSet<object>();
+
+/** A frozen copy of options (arrays too) whose geometry may be kept between calls. */
+export function immutableOptions<T extends object>(options: T): Readonly<T> {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) copy[key] = Array.isArray(value) ? Object.freeze(value.slice()) : value;
+  const frozen = Object.freeze(copy) as Readonly<T>;
+  immutable.add(frozen);
+  return frozen;
+}
+
+function memoTable(options: unknown): Map<string, ConvGeometry | PoolGeometry> | null {
+  if (options === undefined) return memoWithoutOptions;
+  if (typeof options !== 'object' || options === null || !immutable.has(options)) return null;
+  let table = memoByOptions.get(options);
+  if (!table) memoByOptions.set(options, (table = new Map()));
+  return table;
+}
+
+function memoized<G extends ConvGeometry | PoolGeometry>(options: unknown, key: () => string, resolve: () => G): G {
+  const table = memoTable(options);
+  if (!table) return resolve();
+  const k = key();
+  const hit = table.get(k);
+  if (hit) return hit as G;
+  const g = resolve();
+  Object.freeze(g);
+  if (table.size >= MEMO_LIMIT) table.clear();
+  table.set(k, g);
+  return g;
+}
+
+const dims = (shape: readonly number[]) => shape.join(',');
+
+/** The resolved geometry of a conv2d of input shape x with weight shape w (shared, frozen when memoized). */
+export function convGeometry(op: string, x: readonly number[], w: readonly number[], options: unknown): ConvGeometry {
+  return memoized(options, () => `${dims(x)}|${dims(w)}`, () => resolveConvGeometry(op, x, w, options));
+}
+
+/** The resolved geometry of a pooling of input shape x (shared, frozen when memoized). */
+export function poolGeometry(op: string, x: readonly number[], kernel: unknown, options: unknown, kind: PoolKind): PoolGeometry {
+  // A kernel that is not a number or an array of numbers is left to the parser's error.
+  const simple = typeof kernel === 'number' || (Array.isArray(kernel) && kernel.every((k) => typeof k === 'number'));
+  return memoized(simple ? options : null, () => `${kind}|${dims(x)}|${String(kernel)}`, () => resolvePoolGeometry(op, x, kernel, options, kind));
 }

@@ -37,8 +37,8 @@ export function shareStorage(storage: Storage): Storage {
   return storage;
 }
 
-/** Drops one handle to storage; the memory returns to its backend's cache with the last. */
-function releaseStorage(storage: Storage): void {
+/** Drops one handle to storage; the memory returns to its backend's cache with the last (see Backend.release for detach). */
+function releaseStorage(storage: Storage, detach: boolean): void {
   if (!(storage instanceof Float32Array)) {
     storage.dispose();
     return;
@@ -49,7 +49,7 @@ function releaseStorage(storage: Storage): void {
     return;
   }
   hostSharers.delete(storage.buffer);
-  backendForDevice('cpu').release(storage);
+  backendForDevice('cpu').release(storage, detach);
 }
 
 /**
@@ -161,9 +161,14 @@ export class Tensor {
    * the data (reshape, detach) keep it.
    */
   dispose(): void {
+    this.free(true);
+  }
+
+  /** @internal dispose() for a tensor the user never saw: its memory is reused without detaching stale views. */
+  free(detach: boolean): void {
     if (this.released) return;
     this.released = true;
-    releaseStorage(this.storage);
+    releaseStorage(this.storage, detach);
     this.grad?.dispose();
     this.grad = null;
     this.gradFn = null;

@@ -88,9 +88,12 @@ describe.skipIf(!hasCpu)('host caching allocator', () => {
       for (let i = 0; i < 20; i++) relu(x); // dropped at once
     });
     const held = cpu.memoryStats().allocatedBytes;
-    gc();
-    await turn();
-    await turn();
+    // V8 may sweep array buffers on a background thread, and Node runs the finalizers from
+    // the event loop: give it a few collections and turns.
+    for (let i = 0; i < 50 && cpu.memoryStats().allocatedBytes >= held - 10 * BIG * 4; i++) {
+      gc();
+      await turn();
+    }
     expect(cpu.memoryStats().allocatedBytes).toBeLessThan(held - 10 * BIG * 4);
   });
 

@@ -10,8 +10,8 @@
 //   arrays nobody releases are left to V8's GC. The addon makes glibc keep freed heap memory
 //   (host_memory.h, tune_system_allocator), so a new V8 array reuses it without page faults.
 // - Below 4 KiB: plain typed arrays; making one costs less than pooling it.
-// Outputs that a kernel overwrites completely are never zero-filled. A released array is
-// detached, so a stale view reads as empty instead of another tensor's data. The js backend
+// Outputs that a kernel overwrites completely are never zero-filled. An array that dispose()
+// releases is detached, so a stale view reads as empty instead of another tensor's data. The js backend
 // keeps plain V8 arrays: it is the reference.
 
 /** The allocator's counters, in bytes and calls, as cuda.memoryStats(). */
@@ -58,7 +58,7 @@ const POOL_STEP_BYTES = 256;
 export interface HostArrays {
   float32(n: number, zero: boolean): Float32Array;
   int32(n: number, zero: boolean): Int32Array;
-  release(x: Float32Array | Int32Array): void;
+  release(x: Float32Array | Int32Array, detach: boolean): void;
 }
 
 /** Plain V8 arrays (always zero-filled): the js backend's storage. */
@@ -88,14 +88,14 @@ class BufferPool {
 
   /**
    * Takes x's buffer back when x spans it (as the arrays this pool hands out do: their buffer is
-   * x's size rounded up to the class) and detaches x. No per-array bookkeeping: a WeakMap entry
-   * per array made GC several times slower.
+   * x's size rounded up to the class), detaching x on request. No per-array bookkeeping: a
+   * WeakMap entry per array made GC several times slower.
    */
-  give(x: Float32Array | Int32Array): void {
+  give(x: Float32Array | Int32Array, detach: boolean): void {
     const buffer = x.buffer as ArrayBuffer;
     if (x.byteOffset !== 0 || buffer.byteLength !== classOf(x.byteLength)) return;
     // A transfer moves the memory to a new ArrayBuffer without copying and detaches the old one.
-    const moved = structuredClone(buffer, { transfer: [buffer] });
+    const moved = detach ? structuredClone(buffer, { transfer: [buffer] }) : buffer;
     if (this.bytes + moved.byteLength > this.cap) return;
     let list = this.free.get(moved.byteLength);
     if (!list) this.free.set(moved.byteLength, (list = []));
@@ -126,11 +126,12 @@ export class CachedHostMemory implements HostArrays {
     return this.array(Int32Array, n, zero);
   }
 
-  release(x: Float32Array | Int32Array): void {
+  release(x: Float32Array | Int32Array, detach: boolean): void {
     if (x.byteLength >= NATIVE_FROM_BYTES) {
+      // Always detached: a stale view of a block the cache gives back to the system would crash.
       if (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength) this.addon.hostFree(x.buffer as ArrayBuffer);
     } else if (x.byteLength >= POOL_FROM_BYTES) {
-      this.pool.give(x);
+      this.pool.give(x, detach);
     }
   }
 

@@ -37,7 +37,7 @@ export function hostBackend(name: BackendName, k: HostKernels, arrays: HostArray
 
     alloc: (n) => arrays.float32(n, true),
     empty: (n) => arrays.float32(n, false),
-    release: (x) => arrays.release(x),
+    release: (x, detach) => arrays.release(x, detach),
     fromHost: (values) => values,
     toHost: (x) => x,
     toHostAsync: async (x) => x,

@@ -99,10 +99,12 @@ export interface Backend<F = Float32Array, I = Int32Array, U = Uint8Array> {
   empty(n: number): F;
   /**
    * Gives x's memory back now instead of at garbage collection. x must span its whole allocation
-   * (from alloc, empty or allocInt32) and neither it nor any view of it may be used again; on the
-   * host the array is detached, so a stale view reads as empty instead of another tensor's data.
+   * (from alloc, empty or allocInt32) and neither it nor any view of it may be used again. With
+   * detach, a stale view the user may hold reads as empty instead of the next tensor's data
+   * (dispose()); buffers the user never saw skip that (on the host it costs ~1 us an array).
+   * Device memory and the addon's host blocks are always detached.
    */
-  release(x: F | I): void;
+  release(x: F | I, detach: boolean): void;
   fromHost(values: Float32Array): F;
   toHost(x: F): Float32Array;
   /** Waits for the device off the event loop. */

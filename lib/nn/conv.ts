@@ -2,7 +2,7 @@
 // [N, C, L] input (reshape is free), so there is one convolution kernel to maintain.
 import { backendForDevice } from '../backend/registry.js';
 import { allocResult, checkBoolean, checkInt, checkOptions, checkTensorRank } from '../check.js';
-import { parsePair, type Conv2dOptions, type Pair, type Padding } from '../geometry.js';
+import { immutableOptions, parsePair, type Conv2dOptions, type Pair, type Padding } from '../geometry.js';
 import { conv2d } from '../ops/conv.js';
 import { reshape } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
@@ -67,7 +67,7 @@ export class Conv2d extends Module {
     this.bias = this.registerParameter('bias', params.bias);
     this.options = architecture(opts);
     const { bias: _bias, ...convOptions } = this.options;
-    this.convOptions = convOptions;
+    this.convOptions = immutableOptions(convOptions);
   }
 
   forward(x: Tensor): Tensor {
@@ -94,12 +94,12 @@ export class Conv1d extends Module {
     this.weight = this.registerParameter('weight', params.weight);
     this.bias = this.registerParameter('bias', params.bias);
     this.options = architecture(opts);
-    this.convOptions = {
+    this.convOptions = immutableOptions({
       stride: [1, checkInt(op, 'stride', opts.stride ?? 1, 1)],
       dilation: [1, checkInt(op, 'dilation', opts.dilation ?? 1, 1)],
       padding: planePadding(op, opts.padding),
       groups: opts.groups,
-    };
+    });
   }
 
   forward(x: Tensor): Tensor {

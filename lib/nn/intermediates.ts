@@ -44,7 +44,7 @@ export class Intermediates {
     const kept: Intermediate[] = [];
     for (const item of this.pending) {
       const node = item.consumer.gradFn;
-      if (node === null || node.backward === null) item.tensor.dispose();
+      if (node === null || node.backward === null) item.tensor.free(false);
       else kept.push(item);
     }
     this.pending = kept;

@@ -1,6 +1,6 @@
 // Pooling layers over [N, C, H, W]; the options are checked by the pooling ops themselves.
 import { checkOptions } from '../check.js';
-import type { AvgPool2dOptions, MaxPool2dOptions, Pair } from '../geometry.js';
+import { immutableOptions, type AvgPool2dOptions, type MaxPool2dOptions, type Pair } from '../geometry.js';
 import { avgPool2d, globalAvgPool2d, maxPool2d } from '../ops/pool.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
@@ -10,7 +10,7 @@ export class MaxPool2d extends Module {
 
   constructor(readonly kernelSize: Pair, options: MaxPool2dOptions = {}) {
     super();
-    this.options = { ...checkOptions<MaxPool2dOptions>('MaxPool2d', options, ['stride', 'padding', 'dilation', 'ceilMode']) };
+    this.options = immutableOptions(checkOptions<MaxPool2dOptions>('MaxPool2d', options, ['stride', 'padding', 'dilation', 'ceilMode']));
   }
 
   forward(x: Tensor): Tensor {
@@ -27,7 +27,7 @@ export class AvgPool2d extends Module {
 
   constructor(readonly kernelSize: Pair, options: AvgPool2dOptions = {}) {
     super();
-    this.options = { ...checkOptions<AvgPool2dOptions>('AvgPool2d', options, ['stride', 'padding', 'ceilMode', 'countIncludePad']) };
+    this.options = immutableOptions(checkOptions<AvgPool2dOptions>('AvgPool2d', options, ['stride', 'padding', 'ceilMode', 'countIncludePad']));
   }
 
   forward(x: Tensor): Tensor {
