@@ -1,7 +1,9 @@
 // The framework's cost per call: a public-API op on plain tensors (no grad) against the same
 // Backend contract calls on preallocated buffers, in alternating rounds. The difference is
 // what the API adds: argument checks, geometry, output allocation, the Tensor, the tape check.
-import { conv2d, linear, maxPool2d, relu, tensor } from '../lib/index.js';
+// Two ways to call it: dropping the result (V8 collects it: a new array each call, cold in the
+// caches) and dispose() (its memory serves the next call, as in PyTorch's caching allocator).
+import { conv2d, linear, maxPool2d, relu, tensor, type Tensor } from '../lib/index.js';
 import { backendForDevice } from '../lib/backend/registry.js';
 import { convGeometry, poolGeometry } from '../lib/geometry.js';
 import { alternate, medianDifference } from './alternate.js';
@@ -11,7 +13,7 @@ import type { Row } from './table.js';
 
 const ROUNDS = 9;
 
-interface Case { op: string; shape: string; api: () => unknown; kernel: () => void }
+interface Case { op: string; shape: string; api: () => Tensor; kernel: () => void }
 
 const volume = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const rand = (shape: number[], seed: number) => tensor(randomArray(volume(shape), seed), shape);
@@ -52,11 +54,12 @@ export async function overheadRows(): Promise<Row[]> {
   const be = backendForDevice('cpu');
   const rows: Row[] = [];
   for (const c of cases()) {
-    const { perCall: [api, kernel], faultsPerCall: [apiFaults], callsPerRound } = await alternate([c.api, c.kernel], { rounds: ROUNDS, roundSeconds: 0.2, minCalls: 200 });
+    const disposed = () => c.api().dispose();
+    const { perCall: [api, kernel, apiDisposed], faultsPerCall: [apiFaults], callsPerRound } = await alternate([c.api, c.kernel, disposed], { rounds: ROUNDS, roundSeconds: 0.2, minCalls: 200 });
     const us = (s: number) => (s * 1e6).toFixed(2);
     const faults = median(apiFaults);
     rows.push({ op: `overhead: ${c.op}`, shape: c.shape, backend: be.name, medianMs: median(api) * 1e3, rate: 0, unit: '',
-      note: `api ${us(median(api))} us, kernel ${us(median(kernel))} us, overhead ${us(medianDifference(api, kernel))} us (paired by round); api ${faults.toFixed(faults < 10 ? 2 : 0)} minor faults/call (${ROUNDS} rounds x ${callsPerRound} calls)` });
+      note: `kernel ${us(median(kernel))} us; api ${us(median(api))} us (+${us(medianDifference(api, kernel))}) dropping the result, ${us(median(apiDisposed))} us (+${us(medianDifference(apiDisposed, kernel))}) with dispose(); ${faults.toFixed(faults < 10 ? 2 : 0)} minor faults/call (${ROUNDS} rounds x ${callsPerRound} calls)` });
   }
   return rows;
 }
