@@ -11,8 +11,10 @@ import type { Row } from './table.js';
 
 const SIZE = 1024;
 const CALLS = 9;
-/** Timed rounds; one more untimed round first warms workspaces, caches and OpenBLAS's buffers. */
+/** Timed rounds. Untimed rounds first warm workspaces, OpenBLAS's buffers and convkit's host
+ * cache, which grows to the set of results alive between two garbage collections. */
 const ROUNDS = 5;
+const WARM_ROUNDS = 4;
 
 interface Samples { seconds: number[]; faults: number[] }
 
@@ -58,8 +60,8 @@ export async function matmulRows(root: string): Promise<{ rows: Row[]; notes: st
       setNumThreads(threads);
       const api: Samples = { seconds: [], faults: [] }, kern: Samples = { seconds: [], faults: [] };
       const blas: number[] = [];
-      for (let round = 0; round <= ROUNDS; round++) {
-        const warm = round === 0;
+      for (let round = 0; round < WARM_ROUNDS + ROUNDS; round++) {
+        const warm = round < WARM_ROUNDS;
         const apiRound: Samples = { seconds: [], faults: [] }, kernRound: Samples = { seconds: [], faults: [] };
         timeCalls(() => matmul(a, b), apiRound);
         timeCalls(kernel, kernRound);
@@ -101,7 +103,7 @@ export async function matmulRows(root: string): Promise<{ rows: Row[]; notes: st
     setNumThreads(savedThreads);
     server?.close();
   }
-  notes.push(`matmul: ${ROUNDS} rounds x ${CALLS} calls each of API, kernel, OpenBLAS, after one warm-up round` +
+  notes.push(`matmul: ${ROUNDS} rounds x ${CALLS} calls each of API, kernel, OpenBLAS, after ${WARM_ROUNDS} warm-up rounds` +
     (corename ? `; OpenBLAS core ${corename} (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only)` : ''));
   return { rows, notes };
 }

@@ -6,16 +6,7 @@ import type { Backend, ConvGeometry } from '../lib/backend/types.js';
 import { convGeometry, poolGeometry } from '../lib/geometry.js';
 import { measure } from './measure.js';
 import type { Row } from './table.js';
-
-function randomArray(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { randomArray } from './fill.js';
 
 const volume = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const convFlops = (g: ConvGeometry) => 2 * g.n * g.o * (g.c / g.groups) * g.kh * g.kw * g.oh * g.ow;

@@ -31,7 +31,12 @@ export async function torchLenetRows(limit?: number): Promise<{ rows: Row[]; not
   const python = findPython();
   if (!python) return { rows: [], notes: ['torch: skipped: no python3 with torch (apt-get install python3-torch, or set CONVKIT_BENCH_PYTHON)'] };
   const threads = backendInfo().native.numThreads ?? 1;
-  const child = LineChild.spawn(python, [SCRIPT, mnistDir(), String(threads), '1', ...(limit ? [String(limit)] : [])]);
+  // Debian's torch does its GEMMs in OpenBLAS, so it gets OpenBLAS's best kernel, as the sgemm
+  // peer does: without the environment's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (which halve it).
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const child = LineChild.spawn(python, [SCRIPT, mnistDir(), String(threads), '1', ...(limit ? [String(limit)] : [])], env);
   try {
     const ready = JSON.parse((await child.next()) ?? '{"error":"exited"}') as { torch?: string; threads?: number; env?: string; error?: string };
     if (ready.error) return { rows: [], notes: [`torch: skipped: ${ready.error} ${child.stderr}`] };

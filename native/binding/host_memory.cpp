@@ -4,10 +4,11 @@
 //   hostFree(arrayBuffer)  -> returns the block now (dispose) and detaches the buffer, so no JS
 //                             view can reach memory that another tensor may get next
 //   hostMemoryStats(), hostEmptyCache(), hostSetCacheLimit(bytes), hostSetPoison(on)
-// Each block JS holds is also reported to V8 as external memory: without that, a loop that drops
-// large results allocates few JS objects, V8 collects rarely, and blocks come back to the cache
-// too late, so every call gets a fresh block (a 4 MiB matmul: 25 ms instead of 12 here, the
-// host faulting the new memory in).
+// The allocator's held plus cached bytes are reported to V8 as external memory, as they grow:
+// without that, a loop that drops large results makes few JS objects, V8 collects rarely, and
+// blocks come back too late, so calls keep getting fresh blocks (a 4 MiB matmul: 25 ms instead
+// of 12 here, the host faulting the new memory in). Reporting every held block instead made V8
+// start concurrent marking every few calls, which took a core from a 2-thread GEMM.
 #include <unordered_map>
 
 #include "args.h"
@@ -33,11 +34,23 @@ std::unordered_map<void*, JsHolder*>& holders() {
   return *map;
 }
 
+// What V8 has been told of: the allocator's held plus cached bytes, which grow only when a
+// block comes from the system.
+int64_t reported = 0;
+
+void report_reserved(napi_env env) {
+  hm::Stats s = hm::stats();
+  int64_t reserved = s.allocated_bytes + s.cached_bytes;
+  if (reserved == reported) return;
+  int64_t ignored;
+  napi_adjust_external_memory(env, reserved - reported, &ignored);
+  reported = reserved;
+}
+
 void let_go(napi_env env, JsHolder* holder) {
   if (holder->released) return;
   holder->released = true;
-  int64_t ignored;
-  napi_adjust_external_memory(env, -holder->bytes, &ignored);
+  report_reserved(env);
   auto it = holders().find(holder->block);
   if (it != holders().end() && it->second == holder) holders().erase(it);
   hm::release(holder->block);
@@ -66,8 +79,7 @@ Napi::Value host_alloc(const Napi::CallbackInfo& info) {
       throw Napi::Error::New(info.Env(), "hostAlloc: could not create an external ArrayBuffer");
     }
     holders()[block] = holder;
-    int64_t ignored;
-    napi_adjust_external_memory(info.Env(), bytes, &ignored);
+    report_reserved(info.Env());
     return Napi::Value(info.Env(), result);
   });
 }
