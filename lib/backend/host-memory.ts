@@ -53,7 +53,6 @@ export interface HostMemoryAddon {
 const POOL_FROM_BYTES = 4 * 1024;
 const NATIVE_FROM_BYTES = 1024 * 1024;
 const POOL_CAP_BYTES = 64 * 1024 * 1024;
-const POOL_STEP_BYTES = 256;
 
 export interface HostArrays {
   float32(n: number, zero: boolean): Float32Array;
@@ -68,32 +67,31 @@ export const v8Arrays: HostArrays = {
   release: () => {},
 };
 
-const classOf = (bytes: number) => Math.ceil(bytes / POOL_STEP_BYTES) * POOL_STEP_BYTES;
-
-/** Released mid-size ArrayBuffers by size class. */
+/**
+ * Released mid-size ArrayBuffers by exact size. Exact, so that an array spans its whole buffer
+ * just when it is one the pool can take: a subarray of a larger array (a batch of rows) never
+ * qualifies, and costs no per-array bookkeeping (a WeakMap entry per array made GC several
+ * times slower).
+ */
 class BufferPool {
   private readonly free = new Map<number, ArrayBuffer[]>();
   bytes = 0;
   hits = 0;
   cap = POOL_CAP_BYTES;
 
-  /** A released buffer of bytes' size class, or null. */
+  /** A released buffer of exactly bytes, or null. */
   take(bytes: number): ArrayBuffer | null {
-    const buffer = this.free.get(classOf(bytes))?.pop();
+    const buffer = this.free.get(bytes)?.pop();
     if (!buffer) return null;
     this.bytes -= buffer.byteLength;
     this.hits++;
     return buffer;
   }
 
-  /**
-   * Takes x's buffer back when x spans it (as the arrays this pool hands out do: their buffer is
-   * x's size rounded up to the class), detaching x on request. No per-array bookkeeping: a
-   * WeakMap entry per array made GC several times slower.
-   */
+  /** Takes x's buffer back when x spans all of it, detaching x on request. */
   give(x: Float32Array | Int32Array, detach: boolean): void {
     const buffer = x.buffer as ArrayBuffer;
-    if (x.byteOffset !== 0 || buffer.byteLength !== classOf(x.byteLength)) return;
+    if (x.byteOffset !== 0 || buffer.byteLength !== x.byteLength) return;
     // A transfer moves the memory to a new ArrayBuffer without copying and detaches the old one.
     const moved = detach ? structuredClone(buffer, { transfer: [buffer] }) : buffer;
     if (this.bytes + moved.byteLength > this.cap) return;
@@ -170,7 +168,7 @@ export class CachedHostMemory implements HostArrays {
       x = new Type(n);
     } else if (bytes < NATIVE_FROM_BYTES) {
       const reused = this.pool.take(bytes);
-      x = new Type(reused ?? freshBuffer(classOf(bytes), zero), 0, n);
+      x = new Type(reused ?? freshBuffer(bytes, zero), 0, n);
       if (reused && zero) x.fill(0);
     } else {
       x = new Type(freshBuffer(bytes, zero), 0, n); // past the native cache's limit
