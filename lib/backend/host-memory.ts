@@ -60,6 +60,27 @@ export interface HostArrays {
   release(x: Float32Array | Int32Array, detach: boolean): void;
 }
 
+// Host arrays that an async kernel is reading or writing on the libuv pool: releasing one of
+// them (dispose() while the op runs) must not hand its memory to the next tensor. Blocks of the
+// addon's cache are held by the worker itself (native/binding/call.cpp); pooled V8 arrays are
+// left to GC instead.
+const inFlight = new Map<ArrayBufferLike, number>();
+
+/** Runs an async kernel with the host arrays among `storages` marked as in use until it settles. */
+export async function whileInFlight<T>(storages: ReadonlyArray<unknown>, run: () => Promise<T>): Promise<T> {
+  const buffers = storages.filter((x): x is Float32Array | Int32Array => x instanceof Float32Array || x instanceof Int32Array).map((x) => x.buffer);
+  for (const b of buffers) inFlight.set(b, (inFlight.get(b) ?? 0) + 1);
+  try {
+    return await run();
+  } finally {
+    for (const b of buffers) {
+      const n = inFlight.get(b)! - 1;
+      if (n > 0) inFlight.set(b, n);
+      else inFlight.delete(b);
+    }
+  }
+}
+
 /** Plain V8 arrays (always zero-filled): the js backend's storage. */
 export const v8Arrays: HostArrays = {
   float32: (n) => new Float32Array(n),
@@ -128,7 +149,7 @@ export class CachedHostMemory implements HostArrays {
     if (x.byteLength >= NATIVE_FROM_BYTES) {
       // Always detached: a stale view of a block the cache gives back to the system would crash.
       if (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength) this.addon.hostFree(x.buffer as ArrayBuffer);
-    } else if (x.byteLength >= POOL_FROM_BYTES) {
+    } else if (x.byteLength >= POOL_FROM_BYTES && !inFlight.has(x.buffer)) {
       this.pool.give(x, detach);
     }
   }

@@ -5,6 +5,7 @@
 
 #include "convkit/denormals.h"
 #include "convkit/error.h"
+#include "convkit/host_memory.h"
 
 namespace binding {
 namespace {
@@ -12,12 +13,25 @@ namespace {
 enum class Failure { none, type, range, other };
 
 // Runs a prepared kernel on the libuv pool and settles a Promise. Holding persistent
-// references keeps the typed arrays from being collected while native code uses them.
+// references keeps the typed arrays from being collected while native code uses them, and a
+// hold on each block of the host cache keeps a tensor disposed meanwhile from handing its
+// memory to another (or the cache from unmapping it) before the kernel is done.
 class KernelWorker : public Napi::AsyncWorker {
  public:
   KernelWorker(const Napi::Env& env, PreparedCall call)
       : Napi::AsyncWorker(env, "convkit.kernel"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(call.work)) {
-    for (auto& buffer : call.buffers) buffers_.push_back(Napi::Persistent(buffer.As<Napi::Object>()));
+    for (auto& buffer : call.buffers) {
+      buffers_.push_back(Napi::Persistent(buffer.As<Napi::Object>()));
+      void* block = buffer.IsTypedArray() ? buffer.As<Napi::TypedArray>().ArrayBuffer().Data() : nullptr;
+      if (block && convkit::host_memory::block_size(block) > 0) {
+        convkit::host_memory::retain(block);
+        blocks_.push_back(block);
+      }
+    }
+  }
+
+  ~KernelWorker() override {
+    for (void* block : blocks_) convkit::host_memory::release(block);
   }
 
   Napi::Promise promise() { return deferred_.Promise(); }
@@ -57,6 +71,7 @@ class KernelWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::function<void()> work_;
   std::vector<Napi::ObjectReference> buffers_;
+  std::vector<void*> blocks_;  // host-cache blocks held until the worker is gone
   Failure failure_ = Failure::none;
   std::string message_;
 };
