@@ -9,6 +9,7 @@
 // blocks come back too late, so calls keep getting fresh blocks (a 4 MiB matmul: 25 ms instead
 // of 12 here, the host faulting the new memory in). Reporting every held block instead made V8
 // start concurrent marking every few calls, which took a core from a 2-thread GEMM.
+#include <mutex>
 #include <unordered_map>
 
 #include "args.h"
@@ -21,12 +22,17 @@ namespace {
 namespace hm = convkit::host_memory;
 
 // One per ArrayBuffer: whether JS has let go of its block (by hostFree or by GC), so that the
-// later finalizer does not release it twice. Touched on the JS thread only.
+// later finalizer does not release it twice.
 struct JsHolder {
   void* block;
-  int64_t bytes;
   bool released = false;
 };
+
+// The state below is shared by every JS thread that loaded the addon (worker_threads).
+std::mutex& state_mutex() {
+  static auto* mutex = new std::mutex();
+  return *mutex;
+}
 
 // The holder of each block that a live ArrayBuffer owns, for hostFree.
 std::unordered_map<void*, JsHolder*>& holders() {
@@ -34,26 +40,31 @@ std::unordered_map<void*, JsHolder*>& holders() {
   return *map;
 }
 
-// What V8 has been told of: the allocator's held plus cached bytes, which grow only when a
-// block comes from the system.
-int64_t reported = 0;
+// What each isolate has been told of: the allocator's held plus cached bytes, which grow only
+// when a block comes from the system.
+std::unordered_map<napi_env, int64_t>& reported() {
+  static auto* map = new std::unordered_map<napi_env, int64_t>();
+  return *map;
+}
 
 void report_reserved(napi_env env) {
   hm::Stats s = hm::stats();
   int64_t reserved = s.allocated_bytes + s.cached_bytes;
-  if (reserved == reported) return;
+  int64_t& told = reported()[env];
+  if (reserved == told) return;
   int64_t ignored;
-  napi_adjust_external_memory(env, reserved - reported, &ignored);
-  reported = reserved;
+  napi_adjust_external_memory(env, reserved - told, &ignored);
+  told = reserved;
 }
 
 void let_go(napi_env env, JsHolder* holder) {
+  std::lock_guard<std::mutex> lock(state_mutex());
   if (holder->released) return;
   holder->released = true;
-  report_reserved(env);
   auto it = holders().find(holder->block);
   if (it != holders().end() && it->second == holder) holders().erase(it);
   hm::release(holder->block);
+  report_reserved(env);
 }
 
 void finalize(napi_env env, void*, void* hint) {
@@ -70,7 +81,7 @@ Napi::Value host_alloc(const Napi::CallbackInfo& info) {
     bool zero = boolean(info[1], fn, "zero");
     void* block = hm::acquire(size_t(bytes), zero);
     if (!block) return info.Env().Null();  // over the limit: the caller uses a V8 array
-    auto* holder = new JsHolder{block, bytes};
+    auto* holder = new JsHolder{block};
     napi_value result;
     napi_status status = napi_create_external_arraybuffer(info.Env(), block, size_t(bytes), finalize, holder, &result);
     if (status != napi_ok) {
@@ -78,6 +89,7 @@ Napi::Value host_alloc(const Napi::CallbackInfo& info) {
       hm::release(block);
       throw Napi::Error::New(info.Env(), "hostAlloc: could not create an external ArrayBuffer");
     }
+    std::lock_guard<std::mutex> lock(state_mutex());
     holders()[block] = holder;
     report_reserved(info.Env());
     return Napi::Value(info.Env(), result);
@@ -87,9 +99,14 @@ Napi::Value host_alloc(const Napi::CallbackInfo& info) {
 Napi::Value host_free(const Napi::CallbackInfo& info) {
   if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(info.Env(), "hostFree: buffer must be an ArrayBuffer");
   auto buffer = info[0].As<Napi::ArrayBuffer>();
-  auto it = holders().find(buffer.Data());
-  if (it == holders().end()) return Napi::Boolean::New(info.Env(), false);  // not ours, or already freed
-  let_go(info.Env(), it->second);
+  JsHolder* holder;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex());
+    auto it = holders().find(buffer.Data());
+    if (it == holders().end()) return Napi::Boolean::New(info.Env(), false);  // not ours, or already freed
+    holder = it->second;
+  }
+  let_go(info.Env(), holder);
   buffer.Detach();
   return Napi::Boolean::New(info.Env(), true);
 }
