@@ -260,6 +260,11 @@ export function tensor(data: ArrayLike<number>, shape: readonly number[], opts: 
   if (data.length !== n) {
     throw new RangeError(`tensor: data has ${data.length} elements but shape ${formatShape(dims)} needs ${n}`);
   }
-  const values = Float32Array.from(data);
-  return new Tensor(device === 'cpu' ? values : backendForDevice(device).fromHost(values), dims, requiresGrad);
+  if (device === 'cpu') {
+    // The cpu backend's storage: a large tensor lives in the host cache like any op result.
+    const values = backendForDevice('cpu').empty(n) as Float32Array;
+    values.set(data);
+    return new Tensor(values, dims, requiresGrad);
+  }
+  return new Tensor(backendForDevice(device).fromHost(Float32Array.from(data)), dims, requiresGrad);
 }

@@ -1,6 +1,9 @@
-// Disposing a tensor while an async op still uses it must not hand its memory to the next
-// tensor: the op's result stays what the sync op gives, for inputs from the addon's block cache
-// (held by the worker) and from the pool of mid-size arrays (left to GC while in flight).
+// Disposing a tensor, or transferring its ArrayBuffer away, while an async op still uses it must
+// neither crash nor change the result: the worker holds blocks of the addon's cache, and runs
+// on held copies of any other array (lib/backend/async-staging.ts).
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { conv2d, conv2dAsync, relu, tensor, type Tensor } from '../lib/index.js';
 import { hasCpu, randData, rng, withBackend } from './helpers.js';
@@ -31,5 +34,13 @@ describe.skipIf(!hasCpu)('dispose() during an async op', () => {
 
   it('keeps a pooled mid-size array until the kernel is done', async () => {
     await withBackend('cpu', () => disposeWhileRunning([1, 8, 128, 128], [64, 8, 5, 5])); // x: 512 KiB
+  }, 60_000);
+});
+
+describe.skipIf(!hasCpu)('transferring an input away during an async op', () => {
+  it('neither crashes nor changes the result (structuredClone and a real Worker, under GC)', () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'tests/fixtures/transfer-during-async.ts'], { cwd: root, encoding: 'utf8', env: { ...process.env, CONVKIT_TUNE_MALLOC: '0' } });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ rounds: 4, same: true });
   }, 60_000);
 });

@@ -5,6 +5,7 @@ import type { Backend } from './types.js';
 import type { NativeAddon } from '../native.js';
 import { hostBackend } from './host.js';
 import type { CachedHostMemory } from './host-memory.js';
+import { stagedAsyncKernels } from './async-staging.js';
 
 /** The cpu backend, and its storage (convkit.cpu's controls reach the caches through it). */
 export function createCpuBackend(addon: NativeAddon, memory: CachedHostMemory): Backend {
@@ -54,6 +55,7 @@ export function createCpuBackend(addon: NativeAddon, memory: CachedHostMemory): 
   const small = (n: number) => n < NATIVE_ELEMENTWISE_FROM;
   return {
     ...backend,
+    ...stagedAsyncKernels(addon, memory),
     axpy: (alpha, x, y) => (small(y.length) ? backend.axpy(alpha, x, y) : addon.axpy(alpha, x, y)),
     scale: (x, alpha) => (small(x.length) ? backend.scale(x, alpha) : addon.scale(x, alpha)),
     broadcast2d: (c, rows, cols, m, n, y) => (small(y.length) ? backend.broadcast2d(c, rows, cols, m, n, y) : addon.broadcast2d(c, rows, cols, m, n, y)),

@@ -60,27 +60,6 @@ export interface HostArrays {
   release(x: Float32Array | Int32Array, detach: boolean): void;
 }
 
-// Host arrays that an async kernel is reading or writing on the libuv pool: releasing one of
-// them (dispose() while the op runs) must not hand its memory to the next tensor. Blocks of the
-// addon's cache are held by the worker itself (native/binding/call.cpp); pooled V8 arrays are
-// left to GC instead.
-const inFlight = new Map<ArrayBufferLike, number>();
-
-/** Runs an async kernel with the host arrays among `storages` marked as in use until it settles. */
-export async function whileInFlight<T>(storages: ReadonlyArray<unknown>, run: () => Promise<T>): Promise<T> {
-  const buffers = storages.filter((x): x is Float32Array | Int32Array => x instanceof Float32Array || x instanceof Int32Array).map((x) => x.buffer);
-  for (const b of buffers) inFlight.set(b, (inFlight.get(b) ?? 0) + 1);
-  try {
-    return await run();
-  } finally {
-    for (const b of buffers) {
-      const n = inFlight.get(b)! - 1;
-      if (n > 0) inFlight.set(b, n);
-      else inFlight.delete(b);
-    }
-  }
-}
-
 /** Plain V8 arrays (always zero-filled): the js backend's storage. */
 export const v8Arrays: HostArrays = {
   float32: (n) => new Float32Array(n),
@@ -131,6 +110,8 @@ class BufferPool {
 /** The cpu backend's storage and the convkit.cpu controls over it. */
 export class CachedHostMemory implements HostArrays {
   private readonly pool = new BufferPool();
+  /** The ArrayBuffers over the addon's blocks: memory an async worker can hold. */
+  private readonly blocks = new WeakSet<ArrayBufferLike>();
   private poison = false;
 
   constructor(private readonly addon: HostMemoryAddon) {
@@ -149,9 +130,29 @@ export class CachedHostMemory implements HostArrays {
     if (x.byteLength >= NATIVE_FROM_BYTES) {
       // Always detached: a stale view of a block the cache gives back to the system would crash.
       if (x.byteOffset === 0 && x.byteLength === x.buffer.byteLength) this.addon.hostFree(x.buffer as ArrayBuffer);
-    } else if (x.byteLength >= POOL_FROM_BYTES && !inFlight.has(x.buffer)) {
+    } else if (x.byteLength >= POOL_FROM_BYTES) {
       this.pool.give(x, detach);
     }
+  }
+
+  /** Whether x (or the array it views) is a block of the addon's cache, which an async worker holds while it runs. */
+  holds(x: Float32Array | Int32Array): boolean {
+    return this.blocks.has(x.buffer);
+  }
+
+  /** A copy of x in a block of the addon's cache (any size), or null when the limit leaves no room. */
+  stage<T extends Float32Array | Int32Array>(x: T): T | null {
+    const block = this.addon.hostAlloc(Math.max(x.byteLength, 4), false);
+    if (!block) return null;
+    this.blocks.add(block);
+    const copy = (x instanceof Float32Array ? new Float32Array(block, 0, x.length) : new Int32Array(block, 0, x.length)) as T;
+    copy.set(x);
+    return copy;
+  }
+
+  /** Gives a staged copy's block back. */
+  unstage(copy: Float32Array | Int32Array): void {
+    this.addon.hostFree(copy.buffer as ArrayBuffer);
   }
 
   stats(): HostMemoryStats {
@@ -182,7 +183,10 @@ export class CachedHostMemory implements HostArrays {
     const bytes = n * 4;
     if (bytes >= NATIVE_FROM_BYTES) {
       const block = this.addon.hostAlloc(bytes, zero); // zeroed or poisoned natively
-      if (block) return new Type(block, 0, n);
+      if (block) {
+        this.blocks.add(block);
+        return new Type(block, 0, n);
+      }
     }
     let x: T;
     if (bytes < POOL_FROM_BYTES) {
