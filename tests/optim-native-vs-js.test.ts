@@ -140,6 +140,18 @@ describe.skipIf(!hasCpu)('the optimizer binding checks its arguments', () => {
     expect(() => cpu.rmspropStep(p, f(3), f(3), f(3), f(2), rms)).toThrow(new RangeError('rmspropStep: gradAvg has 2 elements, expected 3'));
     expect(Array.from(p)).toEqual([1, 2, 3]);
   });
+  it('centered RMSprop with alpha 0 never takes the square root of a rounded-negative variance', () => {
+    // v - a^2 = g^2 - g^2, which fused multiply-adds round to just below 0 for these gradients.
+    const grad = new Float32Array([0.3, 0.7, 1.1, 1.3, -0.6, 0.1, 2.5, -1.7, 0.9, 0.05, 3.3, -0.2, 1.9, 0.45, -0.85, 1.05, 0.7]);
+    const results = (['js', 'cpu'] as const).map((name) => {
+      const p = new Float32Array(grad.length).fill(1);
+      hostKernels(name).rmspropStep(p, grad, f(grad.length), null, f(grad.length), { ...rms, alpha: 0, momentum: 0, eps: 0.1 });
+      return p;
+    });
+    expect(results[1].every(Number.isFinite)).toBe(true);
+    // The variance is 0 up to rounding, which the square root magnifies: a loose comparison.
+    expectClose(results[1], results[0], 'centered alpha 0', 1e-2);
+  });
   it('empty parameters are a no-op', () => {
     const cpu = hostKernels('cpu');
     expect(() => cpu.sgdStep(f(0), f(0), f(0), sgd)).not.toThrow();

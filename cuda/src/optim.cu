@@ -58,7 +58,8 @@ __global__ void rmsprop_kernel(RmspropStep o, float one_minus_alpha, float* para
     if (grad_avg) {
       const float a = fmaf(o.alpha, grad_avg[i], __fmul_rn(one_minus_alpha, g));
       grad_avg[i] = a;
-      variance = v - __fmul_rn(a, a);
+      const float d = v - __fmul_rn(a, a);
+      variance = d < 0.f ? 0.f : d;  // rounding can take a variance just below 0 (as on the CPU); NaN stays
     }
     float step = g / (sqrtf(variance) + o.eps);
     if (o.momentum > 0.f) momentum_buf[i] = step = fmaf(o.momentum, momentum_buf[i], step);

@@ -429,7 +429,9 @@ void k_rmsprop_step(const RmspropStep& o, float* p, const float* g, float* sq, f
     if (gavg) {
       const T a = V::fma(alpha, ld(gavg + i, r), V::mul(c, gi));
       st(gavg + i, a, r);
-      variance = V::sub(vi, V::mul(a, a));
+      // v - a^2 is a variance, >= 0 in exact arithmetic; rounding can take it just below 0 (with
+      // alpha = 0 it is g^2 - g^2), and its square root would be NaN. NaN still propagates.
+      variance = V::maxnan(V::sub(vi, V::mul(a, a)), V::set1(0.f));
     }
     T step = V::div(gi, V::add(V::sqrt(variance), eps));
     if (buf) {

@@ -56,7 +56,7 @@ inline void rmsprop_ref(const convkit::RmspropStep& o, std::vector<float>& p, co
     if (grad_avg) {
       const double a = alpha * (*grad_avg)[i] + (1 - alpha) * g;
       (*grad_avg)[i] = float(a);
-      variance = v - a * a;
+      variance = std::max(v - a * a, 0.0);  // as the kernels: rounding can take it below 0
     }
     const double scaled = g / (std::sqrt(variance) + eps);
     if (momentum > 0) {

@@ -44,7 +44,7 @@ export function rmspropStep(p: Float32Array, grad: Float32Array, squareAvg: Floa
     let variance = v;
     if (gradAvg) {
       const a = (gradAvg[i] = alpha * gradAvg[i] + (1 - alpha) * g);
-      variance = v - a * a;
+      variance = Math.max(v - a * a, 0); // a variance; rounding can take it just below 0 (NaN stays NaN)
     }
     const scaled = g / (Math.sqrt(variance) + eps);
     if (momentum > 0 && momentumBuffer) p[i] -= lr * (momentumBuffer[i] = momentum * momentumBuffer[i] + scaled);
