@@ -1,7 +1,7 @@
 // The native cpu backend against the js reference on seeded random problems, forward and
 // backward, for every op; then a subset under each native ISA.
 import { describe, expect, it } from 'vitest';
-import { backendInfo } from '../lib/index.js';
+import { backendInfo, maxPool2d, tensor } from '../lib/index.js';
 import { setNativeIsa } from '../lib/backend/registry.js';
 import { allCases, caseTolerance, type OpCase } from './op-cases.js';
 import { expectClose, forwardBackward, hasCpu, requireNative, withBackend } from './helpers.js';
@@ -73,4 +73,18 @@ describe.skipIf(!hasCpu)('cpu matches js under each native ISA', () => {
       expect(backendInfo().native.isa).toBe(original);
     });
   }
+});
+
+describe.skipIf(!hasCpu)('max pooling windows wholly in the padding', () => {
+  it('give -Infinity and pass no gradient, on cpu as on js', () => {
+    for (const backend of ['js', 'cpu'] as const) {
+      withBackend(backend, () => {
+        const x = tensor([1, 2, 3, 4], [1, 1, 1, 4], { requiresGrad: true });
+        const y = maxPool2d(x, 2, { dilation: 3, padding: 2 }); // every window's rows lie in the padding
+        expect(Array.from(y.data), backend).toEqual([-Infinity, -Infinity, -Infinity]);
+        y.backward(tensor([1, 1, 1], [1, 1, 1, 3]));
+        expect(Array.from(x.grad!.data), backend).toEqual([0, 0, 0, 0]);
+      });
+    }
+  });
 });

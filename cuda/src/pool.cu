@@ -49,13 +49,14 @@ __global__ void max_pool_fwd(PoolShape p, const float* x, float* y, int32_t* arg
       }
     }
     y[o] = m;
-    if (argmax) argmax[o] = int32_t(idx < 0 ? 0 : idx);
+    if (argmax) argmax[o] = int32_t(idx);  // -1: a window wholly in the padding passes no gradient
   }
 }
 
 // dx[j] = sum of dy[o] over outputs o with argmax[o] == j, in output order. Only outputs whose
-// window covers j on a dilation tap can hold j, except that empty windows hold 0: when they
-// may exist (scan_all), input 0 of each plane scans every output of its plane instead.
+// window covers j on a dilation tap can hold j; empty windows hold -1, which no j matches. (When
+// empty windows may exist, scan_all still has input 0 of each plane scan every output of its
+// plane, which stays correct.)
 __global__ void max_pool_bwd(PoolShape p, const float* dy, const int32_t* argmax, float* dx, int64_t total,
                              bool scan_all) {
   const int64_t eh = p.dilation_h * (p.kh - 1) + 1, ew = p.dilation_w * (p.kw - 1) + 1;

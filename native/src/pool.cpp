@@ -123,7 +123,7 @@ void max_row_general(const PoolShape& p, const float* xp, float* yrow, int32_t* 
       }
     }
     yrow[ox] = m;
-    if (amrow) amrow[ox] = int32_t(idx < 0 ? 0 : idx);
+    if (amrow) amrow[ox] = int32_t(idx);  // -1: a window wholly in the padding (-inf) passes no gradient
   }
 }
 

@@ -210,6 +210,8 @@ int main() {
       make(2, 2, 11, 10, 3, 2, 2, 1, 0, 1, 1, 0, 2, 3),                // dilation, asymmetric pad
       make(1, 3, 13, 13, 2, 2, 2, 2, 1, 1, 1, 1),                      // padded 2x2/2: general
       make(2, 2, 5, 5, 5, 5, 1, 1),                                    // global
+      make(1, 1, 1, 4, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3),                  // every window in the padding
+      make(2, 3, 5, 6, 2, 2, 1, 1, 2, 2, 2, 2, 3, 3),                  // some windows in the padding
   };
   int i = 0;
   for (const PoolShape& s : maxes) {
