@@ -126,12 +126,35 @@ export function packPoolGeometry(op: string, g: Omit<PoolGeometry, 'packed'>): I
     g.dilationH, g.dilationW, g.ceilMode ? 1 : 0, g.countIncludePad ? 1 : 0, g.oh, g.ow]);
 }
 
-function resolveConvGeometry(op: string, x: readonly number[], w: readonly number[], options: unknown): ConvGeometry {
+/** Conv options parsed and checked, before any input is known (nn.Conv2d checks them at construction). */
+export function parseConvOptions(op: string, options: unknown) {
   const opts = checkOptions<Conv2dOptions>(op, options, ['stride', 'padding', 'dilation', 'groups']);
-  const stride = parsePair(op, 'stride', opts.stride ?? 1, 1);
-  const dilation = parsePair(op, 'dilation', opts.dilation ?? 1, 1);
-  const groups = checkInt(op, 'groups', opts.groups ?? 1, 1);
-  const padding = parsePadding(op, opts.padding);
+  return {
+    stride: parsePair(op, 'stride', opts.stride ?? 1, 1),
+    dilation: parsePair(op, 'dilation', opts.dilation ?? 1, 1),
+    groups: checkInt(op, 'groups', opts.groups ?? 1, 1),
+    padding: parsePadding(op, opts.padding),
+  };
+}
+
+/** Pooling kernel and options parsed and checked, before any input is known (the nn pooling layers check them at construction). */
+export function parsePoolOptions(op: string, kernel: unknown, options: unknown, kind: PoolKind) {
+  const opts = kind === 'max'
+    ? checkOptions<MaxPool2dOptions>(op, options, ['stride', 'padding', 'dilation', 'ceilMode'])
+    : checkOptions<AvgPool2dOptions>(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
+  const k = parsePair(op, 'kernel', kernel, 1);
+  return {
+    k,
+    stride: opts.stride === undefined ? k : parsePair(op, 'stride', opts.stride, 1),
+    dilation: 'dilation' in opts && opts.dilation !== undefined ? parsePair(op, 'dilation', opts.dilation, 1) : [1, 1],
+    ceilMode: checkBoolean(op, 'ceilMode', opts.ceilMode, false),
+    countIncludePad: checkBoolean(op, 'countIncludePad', 'countIncludePad' in opts ? opts.countIncludePad : undefined, true),
+    padding: parsePadding(op, opts.padding),
+  };
+}
+
+function resolveConvGeometry(op: string, x: readonly number[], w: readonly number[], options: unknown): ConvGeometry {
+  const { stride, dilation, groups, padding } = parseConvOptions(op, options);
   const [n, c, h, wd] = x;
   const [o, wc, kh, kw] = w;
   const shapes = () => `(input ${formatShape(x)}, weight ${formatShape(w)})`; // built only for an error
@@ -160,16 +183,9 @@ function resolveConvGeometry(op: string, x: readonly number[], w: readonly numbe
 export type PoolKind = 'max' | 'avg';
 
 function resolvePoolGeometry(op: string, x: readonly number[], kernel: unknown, options: unknown, kind: PoolKind): PoolGeometry {
-  const opts = kind === 'max'
-    ? checkOptions<MaxPool2dOptions>(op, options, ['stride', 'padding', 'dilation', 'ceilMode'])
-    : checkOptions<AvgPool2dOptions>(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
-  const k = parsePair(op, 'kernel', kernel, 1);
-  const stride = opts.stride === undefined ? k : parsePair(op, 'stride', opts.stride, 1);
-  const dilation = 'dilation' in opts && opts.dilation !== undefined ? parsePair(op, 'dilation', opts.dilation, 1) : [1, 1];
-  const ceilMode = checkBoolean(op, 'ceilMode', opts.ceilMode, false);
-  const countIncludePad = checkBoolean(op, 'countIncludePad', 'countIncludePad' in opts ? opts.countIncludePad : undefined, true);
+  const { k, stride, dilation, ceilMode, countIncludePad, padding } = parsePoolOptions(op, kernel, options, kind);
   const [n, c, h, w] = x;
-  const pads = resolvePads(parsePadding(op, opts.padding), h, w, k, stride, dilation);
+  const pads = resolvePads(padding, h, w, k, stride, dilation);
   // As in PyTorch: a window must always hold at least one real input.
   const eff = [dilation[0] * (k[0] - 1) + 1, dilation[1] * (k[1] - 1) + 1];
   const maxPad = [Math.floor(eff[0] / 2), Math.floor(eff[1] / 2)];

@@ -49,6 +49,9 @@ export class Generator {
 
   /** Uniform in [low, high). */
   uniform(low: number, high: number): number {
+    if (typeof low !== 'number' || typeof high !== 'number') {
+      throw new TypeError(`Generator.uniform: low and high must be numbers, got ${typeof low} and ${typeof high}`);
+    }
     return low + (high - low) * this.random();
   }
 

@@ -78,6 +78,12 @@ export class Tensor {
    * tensor() factory, which validates and copies.
    */
   constructor(storage: Storage, shape: readonly number[], requiresGrad = false) {
+    if (!(storage instanceof Float32Array) && !isDeviceArray(storage)) {
+      throw new TypeError(`Tensor: storage must be a Float32Array (or a cuda DeviceArray), got ${describe(storage)}`);
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new RangeError(`Tensor: shape must be an array of non-negative integers, got ${describe(shape)}`);
+    }
     if (storage.length !== numel(shape)) {
       throw new RangeError(`Tensor: data has ${storage.length} elements but shape ${formatShape(shape)} needs ${numel(shape)}`);
     }
@@ -221,14 +227,24 @@ export class Tensor {
     if (this.grad) this.grad.moveTo(device);
   }
 
-  /** @internal Throws a TypeError naming op when the tensor was disposed. */
+  /** @internal Throws a TypeError naming op when the tensor was disposed or its buffer detached. */
   checkLive(op: string): void {
     if (this.released) throw new TypeError(`${op}: the tensor ${formatShape(this.shape)} was disposed`);
+    if (this.storage.length !== numel(this.shape)) {
+      throw new TypeError(`${op}: the tensor ${formatShape(this.shape)} lost its data: its ArrayBuffer was detached (transferred with postMessage or structuredClone)`);
+    }
   }
 
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}${this.device === 'cpu' ? '' : `, device=${this.device}`}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
+}
+
+/** A cuda DeviceArray handle (made by the addon; see lib/backend/types.ts). */
+function isDeviceArray(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Partial<Record<'dtype' | 'view' | 'dispose', unknown>>;
+  return v.dtype === 'float32' && typeof v.view === 'function' && typeof v.dispose === 'function';
 }
 
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {
@@ -245,6 +261,9 @@ export function tensor(data: ArrayLike<number>, shape: readonly number[], opts: 
   const dims = parseShape('tensor', shape);
   const n = checkedNumel('tensor', 'shape', dims);
   if (opts === null || typeof opts !== 'object') throw new TypeError(`tensor: opts must be an object, got ${describe(opts)}`);
+  for (const key of Object.keys(opts)) {
+    if (key !== 'requiresGrad' && key !== 'device') throw new TypeError(`tensor: unknown option '${key}' (expected requiresGrad, device)`);
+  }
   const requiresGrad = opts.requiresGrad ?? false;
   const device = opts.device === undefined ? getDefaultDevice() : checkDevice('tensor', opts.device);
   if (typeof requiresGrad !== 'boolean') {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear, logSoftmax,
   matmul, maxPool2d, noGrad, relu, reshape, setBackend, setNumThreads, sigmoid, softmax, tanh, tensor, Tensor,
+  dropout, Generator, nllLoss, nn, parseSpec, predict,
 } from '../lib/index.js';
 import type { BackendName } from '../lib/index.js';
 import { backends, randTensor, rng, withBackend } from './helpers.js';
@@ -126,6 +127,22 @@ const cases: Case[] = [
   ['setBackend: unknown', () => setBackend(any('gpu')), RangeError, /^setBackend: unknown backend 'gpu'/],
   ['setBackend: not a string', () => setBackend(any(1)), TypeError, /^setBackend: name must be a string/],
   ['setNumThreads: 0', () => setNumThreads(0), RangeError, /^setNumThreads: n must be an integer/],
+  // found by a fuzz run (issue 17, group 7): each one failed later, or not at all
+  ['tensor: unknown option', () => tensor([1], [1], any({ requiresgrad: true })), TypeError, /^tensor: unknown option 'requiresgrad'/],
+  ['loadStateDict: unknown option', () => new nn.Linear(2, 2).loadStateDict({}, any({ strickt: false })), TypeError, /^Linear\.loadStateDict: unknown option 'strickt'/],
+  ['Tensor: negative shape', () => new Tensor(new Float32Array(1), [-1, -1]), RangeError, /^Tensor: shape must be an array of non-negative integers/],
+  ['Tensor: storage not an array', () => new Tensor(any({ length: 4 }), [4]), TypeError, /^Tensor: storage must be a Float32Array/],
+  ['Conv2d: stride -1', () => new nn.Conv2d(1, 1, 3, { stride: -1 }), RangeError, /^Conv2d: stride must be a positive integer, got -1/],
+  ['MaxPool2d: kernel 0', () => new nn.MaxPool2d(0), RangeError, /^MaxPool2d: kernel must be a positive integer, got 0/],
+  ['AvgPool2d: kernel -1', () => new nn.AvgPool2d(-1), RangeError, /^AvgPool2d: kernel must be a positive integer, got -1/],
+  ['dropout: disposed', () => { const t = tensor([1, 2], [2]); t.dispose(); return dropout(t, 0); }, TypeError, /^dropout: the tensor \[2\] was disposed/],
+  ['parseSpec: a size past 2^53', () => parseSpec('9'.repeat(400)), RangeError, /^parseSpec: the input shape/],
+  ['Generator.uniform: a string', () => new Generator(1).uniform(any('a'), 1), TypeError, /^Generator\.uniform: low and high must be numbers/],
+  ['nllLoss: [N,1] labels', () => nllLoss(m23, tensor([0, 1], [2, 1])), RangeError, /^nllLoss: a labels tensor must be 1-d \[2\], got shape \[2,1\]/],
+  ['crossEntropy: [N,1] labels', () => crossEntropy(logits, tensor([0, 1, 2], [3, 1])), RangeError, /^crossEntropy: target probabilities \[3,1\] must have the shape of logits/],
+  ['maxPool2d: stride 2^53', () => maxPool2d(small, 1, { stride: 2 ** 53 }), RangeError, /^maxPool2d: a size, stride, padding or dilation of 9007199254740992 is larger than 2\^31 - 1/],
+  ['a detached buffer', () => { const t = tensor([1, 2], [2]); structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] }); return t.toArray(); },
+    TypeError, /^toArray: the tensor \[2\] lost its data: its ArrayBuffer was detached/],
 ];
 
 for (const backend of backends) {
@@ -144,6 +161,14 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('predict on a disposed input', () => {
+  it('rejects with a TypeError naming predict', async () => {
+    const t = tensor([1, 2], [1, 2]);
+    t.dispose();
+    await expect(predict(new nn.Sequential(new nn.Flatten()), t)).rejects.toThrow(/^predict: the tensor \[1,2\] was disposed/);
+  });
+});
 
 function withNaN(t: Tensor, index = 0): Tensor {
   t.data[index] = NaN;

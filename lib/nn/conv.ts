@@ -2,7 +2,7 @@
 // [N, C, L] input (reshape is free), so there is one convolution kernel to maintain.
 import { backendForDevice } from '../backend/registry.js';
 import { allocResult, checkBoolean, checkInt, checkOptions, checkTensorRank } from '../check.js';
-import { immutableOptions, parsePair, type Conv2dOptions, type Pair, type Padding } from '../geometry.js';
+import { immutableOptions, parseConvOptions, parsePair, type Conv2dOptions, type Pair, type Padding } from '../geometry.js';
 import { conv2d } from '../ops/conv.js';
 import { reshape } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
@@ -67,6 +67,7 @@ export class Conv2d extends Module {
     this.bias = this.registerParameter('bias', params.bias);
     this.options = architecture(opts);
     const { bias: _bias, ...convOptions } = this.options;
+    parseConvOptions(op, convOptions); // bad options fail here, not at the first forward
     this.convOptions = immutableOptions(convOptions);
   }
 
@@ -100,6 +101,7 @@ export class Conv1d extends Module {
       padding: planePadding(op, opts.padding),
       groups: opts.groups,
     });
+    parseConvOptions(op, this.convOptions);
   }
 
   forward(x: Tensor): Tensor {

@@ -171,6 +171,9 @@ export abstract class Module {
       throw new TypeError(`${op}: dict must be an object of name -> Tensor, got ${describe(dict)}`);
     }
     if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object, got ${describe(options)}`);
+    for (const key of Object.keys(options)) {
+      if (key !== 'strict') throw new TypeError(`${op}: unknown option '${key}' (expected strict)`);
+    }
     const strict = options.strict ?? true;
     if (typeof strict !== 'boolean') throw new TypeError(`${op}: strict must be a boolean, got ${describe(strict)}`);
     const own = this.stateDict();

@@ -1,6 +1,6 @@
 // Pooling layers over [N, C, H, W]; the options are checked by the pooling ops themselves.
 import { checkOptions } from '../check.js';
-import { immutableOptions, type AvgPool2dOptions, type MaxPool2dOptions, type Pair } from '../geometry.js';
+import { immutableOptions, parsePoolOptions, type AvgPool2dOptions, type MaxPool2dOptions, type Pair } from '../geometry.js';
 import { avgPool2d, globalAvgPool2d, maxPool2d } from '../ops/pool.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
@@ -10,6 +10,7 @@ export class MaxPool2d extends Module {
 
   constructor(readonly kernelSize: Pair, options: MaxPool2dOptions = {}) {
     super();
+    parsePoolOptions('MaxPool2d', kernelSize, options, 'max'); // bad options fail here, not at the first forward
     this.options = immutableOptions(checkOptions<MaxPool2dOptions>('MaxPool2d', options, ['stride', 'padding', 'dilation', 'ceilMode']));
   }
 
@@ -27,6 +28,7 @@ export class AvgPool2d extends Module {
 
   constructor(readonly kernelSize: Pair, options: AvgPool2dOptions = {}) {
     super();
+    parsePoolOptions('AvgPool2d', kernelSize, options, 'avg');
     this.options = immutableOptions(checkOptions<AvgPool2dOptions>('AvgPool2d', options, ['stride', 'padding', 'ceilMode', 'countIncludePad']));
   }
 

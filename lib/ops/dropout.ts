@@ -18,6 +18,7 @@ export function checkDropoutProbability(op: string, p: unknown): number {
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const op = 'dropout';
   const input = checkTensor(op, 'x', x);
+  input.checkLive(op);
   checkDropoutProbability(op, p);
   if (!checkBoolean(op, 'training', training, true) || p === 0) return input;
   const mask = new Uint8Array(input.size);

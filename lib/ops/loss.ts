@@ -59,6 +59,10 @@ function gradScale(reduction: LossReduction, items: number): number {
 
 /** Class indices as int32, each checked to be an integer in [0, classes). */
 function parseLabels(op: string, labels: unknown, n: number, classes: number, inputShape: readonly number[], inputName = 'logits'): Int32Array {
+  if (labels instanceof Tensor && labels.ndim !== 1) {
+    // As in PyTorch: [N, 1] labels are a common slip (they would broadcast wrongly elsewhere).
+    throw new RangeError(`${op}: a labels tensor must be 1-d [${n}], got shape ${formatShape(labels.shape)}`);
+  }
   const values = labels instanceof Tensor ? labels.toArray() : labels;
   if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<unknown>).length !== 'number') {
     throw new TypeError(`${op}: labels must be an array-like of class indices, got ${describe(labels)}`);

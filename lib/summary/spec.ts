@@ -179,7 +179,7 @@ export function parseSpec(spec: string): ParsedSpec {
     throw pointAt(spec, first, `${op}: the first token '${first.text}' at position ${first.position} must be the input shape without batch, like 1x32x32 (CxHxW)`);
   }
   const inputShape = first.text.toLowerCase().split('x').map(Number);
-  if (inputShape.some((d) => d < 1) || inputShape.length > 3) {
+  if (inputShape.some((d) => d < 1 || !Number.isSafeInteger(d)) || inputShape.length > 3) {
     throw pointAt(spec, first, `${op}: the input shape '${first.text}' at position ${first.position} must be 1 to 3 positive sizes (CxHxW, CxL or N)`);
   }
   const model = new Sequential();

@@ -75,7 +75,7 @@ function endsInSoftmax(model: Module): boolean {
 export async function predict(model: Module, x: Tensor, options: PredictOptions = {}): Promise<Tensor> {
   const op = 'predict';
   checkModel(op, model);
-  checkTensor(op, 'x', x);
+  checkTensor(op, 'x', x).checkLive(op);
   if (x.ndim < 1 || x.shape[0] === 0) throw new RangeError(`${op}: x must be a batch [N, ...] with N >= 1, got shape ${formatShape(x.shape)}`);
   const o = checkOptions<PredictOptions>(op, options, ['batchSize', 'raw']);
   const batchSize = o.batchSize === undefined ? EVAL_BATCH : checkInt(op, 'batchSize', o.batchSize, 1);
