@@ -92,6 +92,12 @@ describe('outputSize', () => {
 });
 
 describe('stepsToReach', () => {
+  it('refuses a walk of more than a million steps before taking it (it lists every size)', () => {
+    // It used to walk all 5e7 steps: a minute and 1 GB.
+    expect(() => stepsToReach(1e8 + 1, 1)).toThrow(/^stepsToReach: reaching 1 from 100000001 with kernel 3, stride 1, padding 0 takes 50000000 steps, more than 1000000/);
+    expect(() => stepsToReach(2_000_003, 1)).toThrow(/takes 1000001 steps/);
+  });
+
   it('takes 199 to 1 in 99 steps of a 3x3 kernel', () => {
     const r = stepsToReach(199, 1, { kernel: 3 });
     expect(r.steps).toBe(99);

@@ -116,6 +116,9 @@ export interface StepsResult {
  * stride 1, no padding) is 99 steps, 199 -> 197 -> ... -> 3 -> 1. RangeError when `to` is
  * never hit exactly (the sizes jump over it, stop changing, or the kernel stops fitting).
  */
+/** stepsToReach lists every size, so it stops at this many steps instead of running for minutes. */
+const MAX_STEPS = 1_000_000;
+
 export function stepsToReach(from: number, to: number, options: StepsOptions = {}): StepsResult {
   const op = 'stepsToReach';
   checkInt(op, 'from', from, 1);
@@ -140,6 +143,11 @@ export function stepsToReach(from: number, to: number, options: StepsOptions = {
     if (Math.abs(next.size - to) >= Math.abs(current - to) || Math.sign(next.size - to) === -Math.sign(current - to)) {
       const what = next.size === current ? `the size stays ${current}` : `the sizes go ${current} -> ${next.size}`;
       throw new RangeError(`${op}: ${to} cannot be reached from ${from} with ${how}: ${what} after ${sizes.length - 1} steps`);
+    }
+    if (sizes.length === 1 && layer.stride === 1) {
+      // With stride 1 every step moves by the same amount: the count is known before walking.
+      const steps = Math.ceil(Math.abs(to - current) / Math.abs(next.size - current));
+      if (steps > MAX_STEPS) throw new RangeError(`${op}: reaching ${to} from ${from} with ${how} takes ${steps} steps, more than ${MAX_STEPS} (every size is listed)`);
     }
     exact &&= next.exact;
     current = next.size;
