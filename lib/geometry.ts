@@ -247,7 +247,7 @@ function memoized<G extends ConvGeometry | PoolGeometry>(options: unknown, key: 
   return g;
 }
 
-const dims = (shape: readonly number[]) => shape.join(',');
+const dims = (s: readonly number[]) => (s.length === 4 ? `${s[0]},${s[1]},${s[2]},${s[3]}` : s.join(','));
 
 /** The resolved geometry of a conv2d of input shape x with weight shape w (shared, frozen when memoized). */
 export function convGeometry(op: string, x: readonly number[], w: readonly number[], options: unknown): ConvGeometry {

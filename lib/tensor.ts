@@ -81,9 +81,7 @@ export class Tensor {
     if (!(storage instanceof Float32Array) && !isDeviceArray(storage)) {
       throw new TypeError(`Tensor: storage must be a Float32Array (or a cuda DeviceArray), got ${describe(storage)}`);
     }
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new RangeError(`Tensor: shape must be an array of non-negative integers, got ${describe(shape)}`);
-    }
+    if (!validShape(shape)) throw new RangeError(`Tensor: shape must be an array of non-negative integers, got ${describe(shape)}`);
     if (storage.length !== numel(shape)) {
       throw new RangeError(`Tensor: data has ${storage.length} elements but shape ${formatShape(shape)} needs ${numel(shape)}`);
     }
@@ -238,6 +236,16 @@ export class Tensor {
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}${this.device === 'cpu' ? '' : `, device=${this.device}`}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
+}
+
+/** An array of non-negative integers (a plain loop: every op's result passes here). */
+function validShape(shape: readonly number[]): boolean {
+  if (!Array.isArray(shape)) return false;
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (!Number.isInteger(d) || d < 0) return false;
+  }
+  return true;
 }
 
 /** A cuda DeviceArray handle (made by the addon; see lib/backend/types.ts). */
