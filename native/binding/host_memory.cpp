@@ -150,7 +150,7 @@ Napi::Value set_poison(const Napi::CallbackInfo& info) {
 
 void register_host_memory(Napi::Env env, Napi::Object exports) {
   static const bool tuned = hm::tune_system_allocator();  // once per process, not per worker thread
-  exports.Set("hostMallocTuned", Napi::Boolean::New(env, tuned));
+  (void)tuned;
   exports.Set("hostAlloc", Napi::Function::New(env, host_alloc, "hostAlloc"));
   exports.Set("hostFree", Napi::Function::New(env, host_free, "hostFree"));
   exports.Set("hostMemoryStats", Napi::Function::New(env, memory_stats, "hostMemoryStats"));
