@@ -75,6 +75,21 @@ describe.skipIf(!hasCpu)('cpu matches js under each native ISA', () => {
   }
 });
 
+describe.skipIf(!hasCpu)('max pooling with a kernel far larger than the input', () => {
+  it('visits only the taps inside the input (padding same, kernel 2^30: it used to loop over every tap)', () => {
+    for (const backend of ['js', 'cpu'] as const) {
+      withBackend(backend, () => {
+        const x = tensor([3, 9, 1, 4, 2, 8, 7, 5, 6], [1, 1, 3, 3], { requiresGrad: true });
+        const y = maxPool2d(x, 2 ** 30, { padding: 'same' });
+        expect(y.shape, backend).toEqual([1, 1, 1, 1]);
+        expect(y.data[0], backend).toBe(9);
+        y.backward(tensor([1], [1, 1, 1, 1]));
+        expect(Array.from(x.grad!.data), backend).toEqual([0, 1, 0, 0, 0, 0, 0, 0, 0]);
+      });
+    }
+  });
+});
+
 describe.skipIf(!hasCpu)('max pooling windows wholly in the padding', () => {
   it('give -Infinity and pass no gradient, on cpu as on js', () => {
     for (const backend of ['js', 'cpu'] as const) {

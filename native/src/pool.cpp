@@ -99,22 +99,34 @@ void validate(const PoolShape& p) {
 
 namespace {
 
+// The taps [k0, k1) of a window starting at `start` (maybe in the padding) with `k` taps
+// `dilation` apart that land inside [0, size): the loops visit only those, so a kernel far
+// larger than the input (padding 'same' with a huge kernel) costs what the input holds.
+struct Taps {
+  int64_t k0, k1;
+};
+Taps taps_inside(int64_t start, int64_t dilation, int64_t k, int64_t size) {
+  const int64_t k0 = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+  const int64_t k1 = start >= size ? 0 : std::min(k, (size - 1 - start) / dilation + 1);
+  return {k0, std::max(k0, k1)};
+}
+
 // General max pool over output columns [ox0, ox1) of one output row.
 void max_row_general(const PoolShape& p, const float* xp, float* yrow, int32_t* amrow, int64_t oy, int64_t ox0,
                      int64_t ox1) {
   const int64_t h = p.h, w = p.w;
   const int64_t hs = oy * p.stride_h - p.pad_top;
+  const Taps ty = taps_inside(hs, p.dilation_h, p.kh, h);
   for (int64_t ox = ox0; ox < ox1; ++ox) {
     const int64_t ws = ox * p.stride_w - p.pad_left;
+    const Taps tx = taps_inside(ws, p.dilation_w, p.kw, w);
     float m = -std::numeric_limits<float>::infinity();
     int64_t idx = -1;
-    for (int64_t ky = 0; ky < p.kh; ++ky) {
-      int64_t iy = hs + ky * p.dilation_h;
-      if (iy < 0 || iy >= h) continue;
+    for (int64_t ky = ty.k0; ky < ty.k1; ++ky) {
+      const int64_t iy = hs + ky * p.dilation_h;
       const float* xr = xp + iy * w;
-      for (int64_t kx = 0; kx < p.kw; ++kx) {
-        int64_t ix = ws + kx * p.dilation_w;
-        if (ix < 0 || ix >= w) continue;
+      for (int64_t kx = tx.k0; kx < tx.k1; ++kx) {
+        const int64_t ix = ws + kx * p.dilation_w;
         float v = xr[ix];
         if (idx < 0 || v > m || std::isnan(v)) {
           m = v;

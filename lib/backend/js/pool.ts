@@ -8,6 +8,16 @@ import type { Floats } from './floats.js';
  * (n, c) plane. As in PyTorch, a value takes over only if strictly greater or NaN, so the first
  * maximum wins ties and NaN propagates.
  */
+/**
+ * The taps [k0, k1) of a window starting at `start` (maybe in the padding), k taps `dilation`
+ * apart, that land inside [0, size): a kernel far larger than the input costs only what lies inside.
+ */
+function tapsInside(start: number, dilation: number, k: number, size: number): [number, number] {
+  const k0 = start >= 0 ? 0 : Math.ceil(-start / dilation);
+  const k1 = start >= size ? 0 : Math.min(k, Math.floor((size - 1 - start) / dilation) + 1);
+  return [k0, Math.max(k0, k1)];
+}
+
 export function maxPool2dForward(g: PoolGeometry, x: Floats, y: Floats, argmax: Int32Array | null): void {
   const { h, w, kh, kw, oh, ow } = g;
   const planes = g.n * g.c;
@@ -16,12 +26,13 @@ export function maxPool2dForward(g: PoolGeometry, x: Floats, y: Floats, argmax: 
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
         let best = -Infinity, bestIndex = -1;   // -1 only for a window entirely in padding
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * g.strideH - g.padTop + ky * g.dilationH;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
-            if (ix < 0 || ix >= w) continue;
+        const y0 = oy * g.strideH - g.padTop, x0 = ox * g.strideW - g.padLeft;
+        const [ky0, ky1] = tapsInside(y0, g.dilationH, kh, h);
+        const [kx0, kx1] = tapsInside(x0, g.dilationW, kw, w);
+        for (let ky = ky0; ky < ky1; ky++) {
+          const iy = y0 + ky * g.dilationH;
+          for (let kx = kx0; kx < kx1; kx++) {
+            const ix = x0 + kx * g.dilationW;
             const v = x[xPlane + iy * w + ix];
             if (v > best || Number.isNaN(v)) { best = v; bestIndex = iy * w + ix; }
           }
