@@ -90,6 +90,18 @@ function outputSize(size: number, padBefore: number, padAfter: number, effKernel
   return out;
 }
 
+/**
+ * As in PyTorch, only the batch of a conv or pooling input may be empty: an input with no rows,
+ * columns or channels is a RangeError on every backend. (PyTorch 1.13 also accepts a conv input
+ * with 0 channels, and returns a [N, 0, oh, ow] tensor whatever the weight's out channels; that
+ * result contradicts the weight's shape, so convkit rejects such an input instead.)
+ */
+export function checkInputNotEmpty(op: string, x: readonly number[]): void {
+  if (x[1] < 1 || x[2] < 1 || x[3] < 1) {
+    throw new RangeError(`${op}: input ${formatShape(x)} must have at least 1 channel, row and column; only the batch may be 0`);
+  }
+}
+
 /** Throws when the (dilated) kernel does not fit in the padded input. */
 function checkKernelFits(op: string, x: readonly number[], k: number[], d: number[], pads: Pads, weight: readonly number[] | null): void {
   const eff = [d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1];
@@ -165,6 +177,7 @@ function resolveConvGeometry(op: string, x: readonly number[], w: readonly numbe
     throw new RangeError(`${op}: input has ${c} channels but weight expects ${wc * groups}${how} ${shapes()}`);
   }
   if (o < 1 || kh < 1 || kw < 1) throw new RangeError(`${op}: weight must have non-zero output channels and kernel size ${shapes()}`);
+  checkInputNotEmpty(op, x);
   const pads = resolvePads(padding, h, wd, [kh, kw], stride, dilation);
   checkKernelFits(op, x, [kh, kw], dilation, pads, w);
   const oh = outputSize(h, pads[0], pads[2], dilation[0] * (kh - 1) + 1, stride[0], false);
@@ -185,6 +198,7 @@ export type PoolKind = 'max' | 'avg';
 function resolvePoolGeometry(op: string, x: readonly number[], kernel: unknown, options: unknown, kind: PoolKind): PoolGeometry {
   const { k, stride, dilation, ceilMode, countIncludePad, padding } = parsePoolOptions(op, kernel, options, kind);
   const [n, c, h, w] = x;
+  checkInputNotEmpty(op, x);
   const pads = resolvePads(padding, h, w, k, stride, dilation);
   // As in PyTorch: a window must always hold at least one real input.
   const eff = [dilation[0] * (k[0] - 1) + 1, dilation[1] * (k[1] - 1) + 1];

@@ -75,7 +75,6 @@ const cases: Case[] = [
   ['avgPool2d: kernel larger', () => avgPool2d(small, [2, 6]), RangeError, /^avgPool2d: kernel 2x6 is larger than the padded input 5x5/],
   ['globalAvgPool2d: not a tensor', () => globalAvgPool2d(any(3)), TypeError, /^globalAvgPool2d: input must be a Tensor/],
   ['globalMaxPool2d: 3-d', () => globalMaxPool2d(randTensor(r, [1, 2, 2])), RangeError, /^globalMaxPool2d: input must be 4-d/],
-  ['globalAvgPool2d: empty plane', () => globalAvgPool2d(tensor([], [1, 1, 0, 3])), RangeError, /^globalAvgPool2d: input has empty planes/],
   // gemm / matmul / linear
   ['gemm: inner mismatch', () => gemm(m23, m23), RangeError, /^gemm: inner dimensions differ: op\(a\) is 2x3 but op\(b\) is 2x3 \(a \[2,3\], b \[2,3\]/],
   ['gemm: a 3-d', () => gemm(randTensor(r, [1, 2, 3]), m34), RangeError, /^gemm: a must be 2-d, got shape \[1,2,3\]/],
@@ -141,6 +140,15 @@ const cases: Case[] = [
   ['nllLoss: [N,1] labels', () => nllLoss(m23, tensor([0, 1], [2, 1])), RangeError, /^nllLoss: a labels tensor must be 1-d \[2\], got shape \[2,1\]/],
   ['crossEntropy: [N,1] labels', () => crossEntropy(logits, tensor([0, 1, 2], [3, 1])), RangeError, /^crossEntropy: target probabilities \[3,1\] must have the shape of logits/],
   ['maxPool2d: stride 2^53', () => maxPool2d(small, 1, { stride: 2 ** 53 }), RangeError, /^maxPool2d: a size, stride, padding or dilation of 9007199254740992 is larger than 2\^31 - 1/],
+  // empty inputs (issue 17, group 4): as in PyTorch, only the batch of a conv or pooling input may be 0
+  ['conv2d: 0 channels', () => conv2d(tensor([], [2, 0, 5, 5]), tensor([], [3, 0, 3, 3]), tensor([1, 1, 1], [3])), RangeError, /^conv2d: input \[2,0,5,5\] must have at least 1 channel, row and column; only the batch may be 0/],
+  ['conv2d: 0 rows with padding', () => conv2d(tensor([], [2, 2, 0, 5]), randTensor(r, [3, 2, 1, 1]), null, { padding: 1 }), RangeError, /^conv2d: input \[2,2,0,5\] must have at least 1 channel/],
+  ['conv2d: 0 columns with same padding', () => conv2d(tensor([], [1, 1, 4, 0]), randTensor(r, [1, 1, 3, 3]), null, { padding: 'same' }), RangeError, /^conv2d: input \[1,1,4,0\] must have/],
+  ['maxPool2d: 0 rows with padding', () => maxPool2d(tensor([], [2, 2, 0, 5]), 3, { padding: 1 }), RangeError, /^maxPool2d: input \[2,2,0,5\] must have at least 1 channel/],
+  ['maxPool2d: 0 channels', () => maxPool2d(tensor([], [2, 0, 4, 4]), 2), RangeError, /^maxPool2d: input \[2,0,4,4\] must have/],
+  ['avgPool2d: 0 columns with padding', () => avgPool2d(tensor([], [1, 1, 3, 0]), 3, { padding: 1 }), RangeError, /^avgPool2d: input \[1,1,3,0\] must have/],
+  ['globalAvgPool2d: 0 rows', () => globalAvgPool2d(tensor([], [1, 1, 0, 3])), RangeError, /^globalAvgPool2d: input \[1,1,0,3\] must have/],
+  ['globalMaxPool2d: 0 channels', () => globalMaxPool2d(tensor([], [1, 0, 2, 2])), RangeError, /^globalMaxPool2d: input \[1,0,2,2\] must have/],
   ['a detached buffer', () => { const t = tensor([1, 2], [2]); structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] }); return t.toArray(); },
     TypeError, /^toArray: the tensor \[2\] lost its data: its ArrayBuffer was detached/],
 ];
@@ -157,6 +165,32 @@ for (const backend of backends) {
         }
         expect(error, 'no error thrown').toBeInstanceOf(cls);
         expect((error as Error).message).toMatch(message);
+      });
+    });
+  });
+}
+
+// The other side of the empty-input rule: a batch of 0 runs, forward and backward, on every
+// backend, and the parameters' gradients are zeros of their shapes (as in PyTorch).
+for (const backend of backends) {
+  describe(`a batch of 0 on ${backend}`, () => {
+    it('runs conv, pooling and linear forward and backward', () => {
+      withBackend(backend, () => {
+        const x = tensor([], [0, 2, 6, 6], { requiresGrad: true });
+        const w = randTensor(r, [3, 2, 3, 3], true);
+        const b = randTensor(r, [3], true);
+        const fw = randTensor(r, [4, 12], true);
+        const conv = conv2d(x, w, b, { padding: 1 });
+        const pooled = avgPool2d(maxPool2d(conv, 2, { padding: 1 }), 2);
+        expect(conv.shape).toEqual([0, 3, 6, 6]);
+        expect(pooled.shape).toEqual([0, 3, 2, 2]);
+        const y = linear(flatten(pooled), fw);
+        expect(y.shape).toEqual([0, 4]);
+        y.backward(tensor([], [0, 4]));
+        expect(x.grad?.shape).toEqual([0, 2, 6, 6]);
+        expect(Array.from(w.grad!.toArray())).toEqual(new Array(w.size).fill(0));
+        expect(Array.from(b.grad!.toArray())).toEqual([0, 0, 0]);
+        expect(Array.from(fw.grad!.toArray())).toEqual(new Array(fw.size).fill(0));
       });
     });
   });

@@ -3,8 +3,7 @@
 import type { AnyBackend, IntStorage, PoolGeometry } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
 import { backendFor, checkTensorRank, emptyResult } from '../check.js';
-import { poolGeometry, type AvgPool2dOptions, type MaxPool2dOptions, type Pair, type PoolKind } from '../geometry.js';
-import { formatShape } from '../shape.js';
+import { checkInputNotEmpty, poolGeometry, type AvgPool2dOptions, type MaxPool2dOptions, type Pair, type PoolKind } from '../geometry.js';
 import type { Tensor } from '../tensor.js';
 
 export interface PoolPlan {
@@ -67,7 +66,7 @@ export function avgPool2d(x: Tensor, kernel: Pair, options?: AvgPool2dOptions): 
 
 function planeKernel(op: string, x: unknown): [number, number] {
   const t = checkTensorRank(op, 'input', x, 4, 'NCHW');
-  if (t.shape[2] === 0 || t.shape[3] === 0) throw new RangeError(`${op}: input has empty planes (input ${formatShape(t.shape)})`);
+  checkInputNotEmpty(op, t.shape);
   return [t.shape[2], t.shape[3]];
 }
 
