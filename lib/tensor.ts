@@ -61,10 +61,23 @@ function moveStorage(storage: Storage, from: AnyBackend, into: AnyBackend): Stor
   return into.fromHost(from.toHost(storage));
 }
 
+/**
+ * @internal Memory made on first use, for the parameters of a module built under
+ * withDeferredInit (lib/nn/deferred.ts): materialize() gives every tensor of the group its
+ * storage at once, so a layer's weight and bias are drawn together and in order.
+ */
+export interface DeferredStorage {
+  readonly deferred: true;
+  materialize(): void;
+}
+
 export class Tensor {
   readonly shape: readonly number[];
-  /** @internal The values: a Float32Array on the host, a DeviceArray on cuda. */
-  storage: Storage;
+  /** The number of elements. */
+  readonly size: number;
+  private storageRef: Storage | null;
+  /** Set while the storage is deferred; the device it will be made on (moveTo changes it). */
+  private pending: { storage: DeferredStorage; device: DeviceName } | null = null;
   /** True for parameters (set by the user) and for op results that depend on them. */
   requiresGrad: boolean;
   /** The summed gradient, on leaves only (tensors not produced by a recorded op). */
@@ -85,14 +98,54 @@ export class Tensor {
     if (storage.length !== numel(shape)) {
       throw new RangeError(`Tensor: data has ${storage.length} elements but shape ${formatShape(shape)} needs ${numel(shape)}`);
     }
-    this.storage = storage;
+    this.storageRef = storage;
+    this.size = storage.length;
     this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
     this.requiresGrad = requiresGrad;
   }
 
+  /** @internal A tensor of shape whose memory `storage` makes on first use (see DeferredStorage). */
+  static deferred(storage: DeferredStorage, shape: readonly number[], device: DeviceName): Tensor {
+    const t = new Tensor(EMPTY, [0]);
+    Object.assign(t, { shape: Object.freeze(shape.slice()), size: numel(shape) });
+    t.storageRef = null;
+    t.pending = { storage, device };
+    return t;
+  }
+
+  /** @internal The values: a Float32Array on the host, a DeviceArray on cuda. */
+  get storage(): Storage {
+    return this.storageRef ?? this.materialize();
+  }
+
+  set storage(storage: Storage) {
+    this.storageRef = storage;
+  }
+
+  /** @internal Whether the memory is still deferred (made on first use). */
+  get isDeferred(): boolean {
+    return this.pending !== null;
+  }
+
+  /** @internal Gives a deferred tensor its memory, made on the cpu, and moves it to its device. */
+  adopt(storage: Float32Array): void {
+    if (this.pending === null) throw new TypeError(`adopt: the tensor ${formatShape(this.shape)} already has its memory`);
+    if (storage.length !== this.size) throw new RangeError(`adopt: ${storage.length} values for a tensor ${formatShape(this.shape)}`);
+    const { device } = this.pending;
+    this.pending = null;
+    this.storageRef = storage;
+    this.moveTo(device);
+  }
+
+  private materialize(): Storage {
+    if (this.pending === null) throw new TypeError('Tensor: no storage'); // unreachable: storageRef is set whenever pending is null
+    this.pending.storage.materialize();
+    return this.storageRef as Storage;
+  }
+
   /** 'cpu' or 'cuda'. */
   get device(): DeviceName {
-    return deviceOf(this.storage);
+    return this.storageRef ? deviceOf(this.storageRef) : (this.pending as { device: DeviceName }).device;
   }
 
   /** The host values themselves (not a copy); only for tensors on the cpu. */
@@ -102,10 +155,6 @@ export class Tensor {
       throw new TypeError(`data: this tensor ${formatShape(this.shape)} is on ${this.device}; read it with toArray() or toArrayAsync(), or move it with to('cpu')`);
     }
     return this.storage;
-  }
-
-  get size(): number {
-    return this.storage.length;
   }
 
   get ndim(): number {
@@ -172,7 +221,8 @@ export class Tensor {
   free(detach: boolean): void {
     if (this.released) return;
     this.released = true;
-    releaseStorage(this.storage, detach);
+    if (this.storageRef) releaseStorage(this.storageRef, detach);
+    this.pending = null;
     this.grad?.dispose();
     this.grad = null;
     this.gradFn = null;
@@ -219,6 +269,10 @@ export class Tensor {
   moveTo(device: DeviceName): void {
     this.checkLive('to');
     if (device === this.device) return;
+    if (this.pending) {
+      this.pending.device = device;
+      return;
+    }
     const moved = moveStorage(this.storage, backendForDevice(this.device), backendForDevice(device));
     if (!(this.storage instanceof Float32Array)) this.storage.dispose();
     this.storage = moved;
@@ -228,7 +282,7 @@ export class Tensor {
   /** @internal Throws a TypeError naming op when the tensor was disposed or its buffer detached. */
   checkLive(op: string): void {
     if (this.released) throw new TypeError(`${op}: the tensor ${formatShape(this.shape)} was disposed`);
-    if (this.storage.length !== numel(this.shape)) {
+    if (this.storageRef !== null && this.storageRef.length !== this.size) {
       throw new TypeError(`${op}: the tensor ${formatShape(this.shape)} lost its data: its ArrayBuffer was detached (transferred with postMessage or structuredClone)`);
     }
   }
@@ -237,6 +291,8 @@ export class Tensor {
     return `Tensor(shape=${formatShape(this.shape)}${this.device === 'cpu' ? '' : `, device=${this.device}`}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 }
+
+const EMPTY = new Float32Array(0);
 
 /** An array of non-negative integers (a plain loop: every op's result passes here). */
 function validShape(shape: readonly number[]): boolean {

@@ -5,6 +5,7 @@ import { describe } from '../shape.js';
 import { checkOptions } from '../check.js';
 import { Module, type ModuleConfig } from '../nn/module.js';
 import { moduleFromConfig } from '../nn/config.js';
+import { withDeferredInit } from '../nn/deferred.js';
 import type { Tensor } from '../tensor.js';
 import { checkMetadata, writeSafetensors, type SafetensorsContents } from './safetensors.js';
 import { readSafetensorsFile } from './safetensors-file.js';
@@ -84,7 +85,9 @@ export async function load(path: string): Promise<Module> {
   if (typeof path !== 'string' || path === '') throw new TypeError(`load: path must be a non-empty string, got ${describe(path)}`);
   const { tensors, metadata } = await readSafetensorsFile(path);
   const config = parseConfig(path, metadata);
-  const model = withFile(path, () => moduleFromConfig(config));
+  // Deferred: the config alone makes no memory; loadStateDict checks every name and shape
+  // against the file's tensors and then fills the parameters from them.
+  const model = withFile(path, () => withDeferredInit(() => moduleFromConfig(config)));
   withFile(path, () => model.loadStateDict(tensors as Record<string, Tensor>, { strict: true }));
   return model;
 }

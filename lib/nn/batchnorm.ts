@@ -2,10 +2,11 @@
 // statistics and updates the running ones; eval mode uses the running ones. Without
 // trackRunningStats it always uses the batch statistics, as in PyTorch.
 import { backendForDevice } from '../backend/registry.js';
-import { allocResult, checkBoolean, checkFiniteNumber, checkInt, checkOptions } from '../check.js';
+import { checkBoolean, checkFiniteNumber, checkInt, checkOptions } from '../check.js';
 import { batchNorm2d } from '../ops/batchnorm.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
+import { createTensors } from './deferred.js';
 
 export interface BatchNorm2dLayerOptions {
   /** Added to the variance before the square root; default 1e-5. */
@@ -42,17 +43,17 @@ export class BatchNorm2d extends Module {
     if (this.momentum < 0 || this.momentum > 1) throw new RangeError(`${op}: momentum must be in [0, 1], got ${this.momentum}`);
     this.affine = checkBoolean(op, 'affine', opts.affine, true);
     this.trackRunningStats = checkBoolean(op, 'trackRunningStats', opts.trackRunningStats, true);
-    const filled = (shape: number[], value: number) => {
-      const t = allocResult(op, shape, backendForDevice('cpu'));
-      t.data.fill(value);
-      return t;
-    };
-    this.weight = this.registerParameter('weight', this.affine ? filled([numFeatures], 1) : null);
-    this.bias = this.registerParameter('bias', this.affine ? filled([numFeatures], 0) : null);
     const track = this.trackRunningStats;
-    this.runningMean = this.registerBuffer('running_mean', track ? filled([numFeatures], 0) : null);
-    this.runningVar = this.registerBuffer('running_var', track ? filled([numFeatures], 1) : null);
-    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', track ? filled([], 0) : null);
+    const features = [numFeatures];
+    const initial = [1, 0, 0, 1, 0]; // weight, bias, running mean, running var, batches tracked
+    const [weight, bias, mean, variance, batches] = createTensors(op,
+      [this.affine ? features : null, this.affine ? features : null, track ? features : null, track ? features : null, track ? [] : null],
+      (tensors) => tensors.forEach((t, i) => t?.data.fill(initial[i])));
+    this.weight = this.registerParameter('weight', weight);
+    this.bias = this.registerParameter('bias', bias);
+    this.runningMean = this.registerBuffer('running_mean', mean);
+    this.runningVar = this.registerBuffer('running_var', variance);
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', batches);
   }
 
   forward(x: Tensor): Tensor {

@@ -1,13 +1,13 @@
 // Conv2d and Conv1d layers. Conv1d runs the conv2d kernel on a [N, C, 1, L] view of its
 // [N, C, L] input (reshape is free), so there is one convolution kernel to maintain.
-import { backendForDevice } from '../backend/registry.js';
-import { allocResult, checkBoolean, checkInt, checkOptions, checkTensorRank } from '../check.js';
+import { checkBoolean, checkInt, checkOptions, checkTensorRank } from '../check.js';
 import { immutableOptions, parseConvOptions, parsePair, type Conv2dOptions, type Pair, type Padding } from '../geometry.js';
 import { conv2d } from '../ops/conv.js';
 import { reshape } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
 import { checkWeightInit, initWeightAndBias, type WeightInit } from './weights.js';
+import { createTensors } from './deferred.js';
 
 export interface Conv2dLayerOptions extends Conv2dOptions {
   /** Whether the layer adds a learned bias; default true. */
@@ -39,10 +39,9 @@ function createParameters(op: string, inChannels: unknown, outChannels: unknown,
   }
   const hasBias = checkBoolean(op, 'bias', opts.bias, true);
   const init = checkWeightInit(op, opts.init);
-  const weight = allocResult(op, [outC, inC / groups, ...kernel], backendForDevice('cpu'));
-  const bias = hasBias ? allocResult(op, [outC], backendForDevice('cpu')) : null;
-  initWeightAndBias(weight, bias, init);
-  return { weight, bias };
+  const [weight, bias] = createTensors(op, [[outC, inC / groups, ...kernel], hasBias ? [outC] : null],
+    ([w, b]) => initWeightAndBias(w as Tensor, b, init));
+  return { weight: weight as Tensor, bias };
 }
 
 /** A copy of the options without init, for toConfig (the weights are saved, not how they were drawn). */

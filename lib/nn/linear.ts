@@ -1,10 +1,10 @@
 // Linear: y = x W^T + b for x [N, in], W [out, in] (PyTorch's layout).
-import { backendForDevice } from '../backend/registry.js';
-import { allocResult, checkBoolean, checkInt, checkOptions } from '../check.js';
+import { checkBoolean, checkInt, checkOptions } from '../check.js';
 import { linear } from '../ops/gemm.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
 import { checkWeightInit, initWeightAndBias, type WeightInit } from './weights.js';
+import { createTensors } from './deferred.js';
 
 export interface LinearOptions {
   /** Whether the layer adds a learned bias; default true. */
@@ -25,10 +25,10 @@ export class Linear extends Module {
     checkInt(op, 'inFeatures', inFeatures, 1);
     checkInt(op, 'outFeatures', outFeatures, 1);
     this.hasBias = checkBoolean(op, 'bias', opts.bias, true);
-    const weight = allocResult(op, [outFeatures, inFeatures], backendForDevice('cpu'));
-    const bias = this.hasBias ? allocResult(op, [outFeatures], backendForDevice('cpu')) : null;
-    initWeightAndBias(weight, bias, checkWeightInit(op, opts.init));
-    this.weight = this.registerParameter('weight', weight);
+    const init = checkWeightInit(op, opts.init);
+    const [weight, bias] = createTensors(op, [[outFeatures, inFeatures], this.hasBias ? [outFeatures] : null],
+      ([w, b]) => initWeightAndBias(w as Tensor, b, init));
+    this.weight = this.registerParameter('weight', weight as Tensor);
     this.bias = this.registerParameter('bias', bias);
   }
 

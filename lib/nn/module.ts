@@ -201,7 +201,16 @@ export abstract class Module {
       copies.push([target, source]);
     }
     for (const [target, source] of copies) {
-      backendForDevice(target.device).copyFromHost(source.device === 'cpu' ? source.data : source.toArray(), target.storage);
+      const values = source.device === 'cpu' ? source.data : source.toArray();
+      if (target.isDeferred) target.adopt(hostCopy(values)); // made from the values, never drawn first
+      else backendForDevice(target.device).copyFromHost(values, target.storage);
     }
   }
+}
+
+/** A copy of values in the cpu backend's memory (the host cache, for a large tensor). */
+function hostCopy(values: Float32Array): Float32Array {
+  const copy = backendForDevice('cpu').empty(values.length) as Float32Array;
+  copy.set(values);
+  return copy;
 }

@@ -35,6 +35,7 @@ import { LeakyReLU, ReLU, Sigmoid, Softmax, Tanh } from '../nn/activation.js';
 import { Sequential } from '../nn/sequential.js';
 import { describe } from '../shape.js';
 import { inferNamedLayer, type FieldState } from './summary.js';
+import { withDeferredInit } from '../nn/deferred.js';
 
 /** The token forms, one a line (for --help and error messages). */
 export const SPEC_GRAMMAR = [
@@ -191,7 +192,8 @@ export function parseSpec(spec: string): ParsedSpec {
     const where = `'${token.text}' at position ${token.position} (layer ${name})`;
     let layer: Module | null;
     try {
-      layer = buildLayer(token.text, shape);
+      // Deferred: the spec's weights are made when the model is first used, never by parsing.
+      layer = withDeferredInit(() => buildLayer(token.text, shape));
     } catch (e) {
       if (e instanceof RangeError || e instanceof TypeError) throw pointAt(spec, token, `${op}: token ${where}: ${e.message}`);
       throw e;
