@@ -74,6 +74,7 @@ export function backendFor(op: string, tensors: Record<string, Tensor | null | u
     const t = tensors[name];
     if (!t) continue;
     if (t.isDisposed) throw new TypeError(`${op}: ${name} ${formatShape(t.shape)} was disposed`);
+    if (t.isDetached) throw new TypeError(`${op}: ${name} ${formatShape(t.shape)} lost its data: its ArrayBuffer was detached (transferred with postMessage or structuredClone)`);
     if (device === null) {
       device = t.device;
       first = name;

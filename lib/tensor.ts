@@ -122,6 +122,11 @@ export class Tensor {
     this.storageRef = storage;
   }
 
+  /** True when the ArrayBuffer behind the data was transferred away (postMessage, structuredClone). */
+  get isDetached(): boolean {
+    return this.storageRef !== null && this.storageRef.length !== this.size;
+  }
+
   /** @internal Whether the memory is still deferred (made on first use). */
   get isDeferred(): boolean {
     return this.pending !== null;
@@ -282,7 +287,7 @@ export class Tensor {
   /** @internal Throws a TypeError naming op when the tensor was disposed or its buffer detached. */
   checkLive(op: string): void {
     if (this.released) throw new TypeError(`${op}: the tensor ${formatShape(this.shape)} was disposed`);
-    if (this.storageRef !== null && this.storageRef.length !== this.size) {
+    if (this.isDetached) {
       throw new TypeError(`${op}: the tensor ${formatShape(this.shape)} lost its data: its ArrayBuffer was detached (transferred with postMessage or structuredClone)`);
     }
   }

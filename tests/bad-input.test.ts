@@ -20,6 +20,36 @@ const any = (v: unknown) => v as never;
 
 type Case = [name: string, fn: () => unknown, cls: typeof TypeError | typeof RangeError, message: RegExp];
 
+/** A tensor of shape whose ArrayBuffer was transferred away, as postMessage(buf, [buf]) does. */
+function detached(shape: number[]): Tensor {
+  const t = randTensor(r, shape);
+  structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] });
+  return t;
+}
+
+function detachedCases(): Case[] {
+  const lost = (op: string, name: string) => new RegExp(`^${op}: (${name}|the tensor) \\[[0-9,]+\\] lost its data: its ArrayBuffer was detached`);
+  const x = () => detached([1, 1, 4, 4]);
+  const ops: Array<[string, string, () => unknown]> = [
+    ['conv2d', 'input', () => conv2d(x(), randTensor(r, [1, 1, 3, 3]))],
+    ['conv2d', 'weight', () => conv2d(randTensor(r, [1, 1, 4, 4]), detached([1, 1, 3, 3]))],
+    ['maxPool2d', 'input', () => maxPool2d(x(), 2)],
+    ['avgPool2d', 'input', () => avgPool2d(x(), 2)],
+    ['globalMaxPool2d', 'input', () => globalMaxPool2d(x())],
+    ['gemm', 'b', () => gemm(m23, detached([3, 4]))],
+    ['matmul', 'a', () => matmul(detached([2, 3]), m34)],
+    ['linear', 'x', () => linear(detached([2, 3]), randTensor(r, [4, 3]))],
+    ['relu', 'x', () => relu(x())],
+    ['sigmoid', 'x', () => sigmoid(x())],
+    ['softmax', 'x', () => softmax(detached([2, 3]))],
+    ['reshape', 'x', () => reshape(x(), [16])],
+    ['flatten', 'x', () => flatten(x())],
+    ['crossEntropy', 'logits', () => crossEntropy(detached([3, 4]), [0, 1, 2])],
+    ['dropout', 'x', () => dropout(x(), 0.5)],
+  ];
+  return ops.map(([op, name, fn]) => [`${op}: detached ${name}`, fn, TypeError, lost(op, name)]);
+}
+
 const cases: Case[] = [
   // tensor()
   ['tensor: data null', () => tensor(any(null), [1]), TypeError, /^tensor: data must be an array-like/],
@@ -149,6 +179,8 @@ const cases: Case[] = [
   ['avgPool2d: 0 columns with padding', () => avgPool2d(tensor([], [1, 1, 3, 0]), 3, { padding: 1 }), RangeError, /^avgPool2d: input \[1,1,3,0\] must have/],
   ['globalAvgPool2d: 0 rows', () => globalAvgPool2d(tensor([], [1, 1, 0, 3])), RangeError, /^globalAvgPool2d: input \[1,1,0,3\] must have/],
   ['globalMaxPool2d: 0 channels', () => globalMaxPool2d(tensor([], [1, 0, 2, 2])), RangeError, /^globalMaxPool2d: input \[1,0,2,2\] must have/],
+  // a tensor whose buffer was transferred away is a TypeError at every op, never NaN or zeros
+  ...detachedCases(),
   ['a detached buffer', () => { const t = tensor([1, 2], [2]); structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] }); return t.toArray(); },
     TypeError, /^toArray: the tensor \[2\] lost its data: its ArrayBuffer was detached/],
 ];

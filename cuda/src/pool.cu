@@ -26,6 +26,17 @@ __device__ __forceinline__ int64_t last_cover(int64_t i, int64_t pad, int64_t st
   return min((i + pad) / stride, outs - 1);
 }
 
+// The taps [k0, k1) of a window starting at `start` with `k` taps `dilation` apart that land in
+// [0, size), as on the CPU: a kernel far larger than the input costs what the input holds.
+struct Taps {
+  int64_t k0, k1;
+};
+__device__ __forceinline__ Taps taps_inside(int64_t start, int64_t dilation, int64_t k, int64_t size) {
+  const int64_t k0 = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+  const int64_t k1 = start >= size ? 0 : min(k, (size - 1 - start) / dilation + 1);
+  return {k0, max(k0, k1)};
+}
+
 // Scans the window in (ky, kx) order and takes v when it is the first, larger, or NaN, as the
 // CPU; a window with no input inside (only possible with dilation > input size) gives -inf, 0.
 __global__ void max_pool_fwd(PoolShape p, const float* x, float* y, int32_t* argmax, int64_t total) {
@@ -35,12 +46,11 @@ __global__ void max_pool_fwd(PoolShape p, const float* x, float* y, int32_t* arg
     const int64_t hs = oy * p.stride_h - p.pad_top, ws = ox * p.stride_w - p.pad_left;
     float m = -INFINITY;
     int64_t idx = -1;
-    for (int64_t ky = 0; ky < p.kh; ++ky) {
+    const Taps ty = taps_inside(hs, p.dilation_h, p.kh, p.h), tx = taps_inside(ws, p.dilation_w, p.kw, p.w);
+    for (int64_t ky = ty.k0; ky < ty.k1; ++ky) {
       const int64_t iy = hs + ky * p.dilation_h;
-      if (iy < 0 || iy >= p.h) continue;
-      for (int64_t kx = 0; kx < p.kw; ++kx) {
+      for (int64_t kx = tx.k0; kx < tx.k1; ++kx) {
         const int64_t ix = ws + kx * p.dilation_w;
-        if (ix < 0 || ix >= p.w) continue;
         const float v = xp[iy * p.w + ix];
         if (idx < 0 || v > m || v != v) {
           m = v;

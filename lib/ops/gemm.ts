@@ -35,8 +35,11 @@ function broadcastDims(op: string, c: Tensor, m: number, n: number): [number, nu
   return [rows, cols];
 }
 
-/** Shared by gemm and linear; the operands are already checked to be 2-D. */
-export function planGemm(op: string, a: Tensor, b: Tensor, c: Tensor | null, options: unknown): GemmPlan {
+/**
+ * Shared by gemm and linear; the operands are already checked to be 2-D. Errors name them as
+ * the caller's signature does: a, b, c for gemm, x, weight, bias for linear.
+ */
+export function planGemm(op: string, a: Tensor, b: Tensor, c: Tensor | null, options: unknown, signature: 'gemm' | 'linear' = 'gemm'): GemmPlan {
   const opts = checkOptions<GemmOptions>(op, options, ['alpha', 'beta', 'transA', 'transB']);
   const alpha = checkFiniteNumber(op, 'alpha', opts.alpha ?? 1);
   const beta = checkFiniteNumber(op, 'beta', opts.beta ?? 1);
@@ -48,7 +51,7 @@ export function planGemm(op: string, a: Tensor, b: Tensor, c: Tensor | null, opt
     throw new RangeError(`${op}: inner dimensions differ: op(a) is ${m}x${k} but op(b) is ${kb}x${n} (a ${formatShape(a.shape)}, b ${formatShape(b.shape)}, transA ${transA}, transB ${transB})`);
   }
   if (c) broadcastDims(op, c, m, n);
-  const backend = backendFor(op, { a, b, c });
+  const backend = backendFor(op, signature === 'gemm' ? { a, b, c } : { x: a, weight: b, bias: c });
   const out = emptyResult(op, [m, n], backend);
   return { op, a, b, c, m, n, k, alpha, beta, transA, transB, out, track: needsGrad(a, b, c), backend };
 }
@@ -115,7 +118,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
     throw new RangeError(`${op}: bias must have shape [${weight.shape[0]}] ${shapes()}`);
   }
-  const p = planGemm(op, input, weight, bias, { transB: true });
+  const p = planGemm(op, input, weight, bias, { transB: true }, 'linear');
   runGemm(p.backend, launchArgs(p));
   return finishGemm(p);
 }
