@@ -8,12 +8,13 @@ import type { HostKernels } from './backend/host.js';
 import type { Backend } from './backend/types.js';
 import type { HostMemoryAddon } from './backend/host-memory.js';
 import type { CudaAddon, CudaProbe } from './backend/cuda.js';
+import type { PlanAddon } from './compile/native-runner.js';
 
 /** The addon's exports: the host kernels, its controls, and the cuda object (probe() alone in a build without nvcc). */
 /** The elementwise helpers the cpu backend takes from the addon instead of host.ts's loops. */
 export type NativeElementwise = Pick<Backend, 'axpy' | 'scale' | 'broadcast2d' | 'reduce2d'>;
 
-export interface NativeAddon extends HostKernels, HostMemoryAddon, NativeElementwise {
+export interface NativeAddon extends HostKernels, HostMemoryAddon, NativeElementwise, PlanAddon {
   isa(): string;
   isaNote(): string;
   supportedIsas(): string[];

@@ -80,6 +80,12 @@ export class Tensor {
   private pending: { storage: DeferredStorage; device: DeviceName } | null = null;
   /** True for parameters (set by the user) and for op results that depend on them. */
   requiresGrad: boolean;
+  /**
+   * Counts the times the values may have changed in place: an optimizer step, loadStateDict,
+   * a move, or handing out `data` (which the caller may write). A compiled model compares it
+   * to the version its weights were copied at.
+   */
+  version = 0;
   /** The summed gradient, on leaves only (tensors not produced by a recorded op). */
   grad: Tensor | null = null;
   /** @internal The tape entry of the op that produced this tensor, when it was recorded. */
@@ -139,6 +145,7 @@ export class Tensor {
     const { device } = this.pending;
     this.pending = null;
     this.storageRef = storage;
+    this.version += 1;
     this.moveTo(device);
   }
 
@@ -156,6 +163,7 @@ export class Tensor {
   /** The host values themselves (not a copy); only for tensors on the cpu. */
   get data(): Float32Array {
     this.checkLive('data');
+    this.version += 1;
     if (!(this.storage instanceof Float32Array)) {
       throw new TypeError(`data: this tensor ${formatShape(this.shape)} is on ${this.device}; read it with toArray() or toArrayAsync(), or move it with to('cpu')`);
     }
@@ -281,6 +289,7 @@ export class Tensor {
     const moved = moveStorage(this.storage, backendForDevice(this.device), backendForDevice(device));
     if (!(this.storage instanceof Float32Array)) this.storage.dispose();
     this.storage = moved;
+    this.version += 1;
     if (this.grad) this.grad.moveTo(device);
   }
 

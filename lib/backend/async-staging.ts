@@ -10,36 +10,42 @@ import type { Backend, ConvGeometry, GemmArgs, PoolGeometry } from './types.js';
 import type { NativeAddon } from '../native.js';
 import type { CachedHostMemory } from './host-memory.js';
 
-type HostArray = Float32Array | Int32Array;
+export type HostArray = Float32Array | Int32Array;
 type AsyncKernels = Pick<Backend, 'gemmAsync' | 'conv2dForwardAsync' | 'maxPool2dForwardAsync'>;
 
-export function stagedAsyncKernels(addon: NativeAddon, memory: CachedHostMemory): AsyncKernels {
-  /** Runs `run` on held copies of `arrays`, copying back those marked as outputs; `sync` when no copy fits. */
-  async function staged(fn: string, arrays: Array<HostArray | null>, outputs: boolean[],
-    run: (held: Array<HostArray | null>) => Promise<void>, sync: () => void): Promise<void> {
-    const held: Array<HostArray | null> = [];
-    const copies: HostArray[] = [];
-    for (const x of arrays) {
-      const copy = x === null || memory.holds(x) ? x : memory.stage(x);
-      if (copy === null && x !== null) {
-        copies.forEach((c) => memory.unstage(c));
-        sync();
-        return;
-      }
-      if (copy !== x) copies.push(copy!);
-      held.push(copy);
-    }
-    try {
-      await run(held);
-      arrays.forEach((x, i) => {
-        if (!outputs[i] || x === null || held[i] === x) return;
-        if (x.length !== held[i]!.length) throw new RangeError(`${fn}: an output array was detached (transferred) while the kernel ran`);
-        x.set(held[i]!);
-      });
-    } finally {
+/**
+ * Runs `run` on held copies of `arrays` (the arrays themselves where the cache holds them),
+ * copying back those marked as outputs; runs `sync` instead when the cache has no room for a copy.
+ */
+export async function runStaged(memory: CachedHostMemory, fn: string, arrays: Array<HostArray | null>, outputs: boolean[],
+  run: (held: Array<HostArray | null>) => Promise<void>, sync: () => void): Promise<void> {
+  const held: Array<HostArray | null> = [];
+  const copies: HostArray[] = [];
+  for (const x of arrays) {
+    const copy = x === null || memory.holds(x) ? x : memory.stage(x);
+    if (copy === null && x !== null) {
       copies.forEach((c) => memory.unstage(c));
+      sync();
+      return;
     }
+    if (copy !== x) copies.push(copy!);
+    held.push(copy);
   }
+  try {
+    await run(held);
+    arrays.forEach((x, i) => {
+      if (!outputs[i] || x === null || held[i] === x) return;
+      if (x.length !== held[i]!.length) throw new RangeError(`${fn}: an output array was detached (transferred) while the kernel ran`);
+      x.set(held[i]!);
+    });
+  } finally {
+    copies.forEach((c) => memory.unstage(c));
+  }
+}
+
+export function stagedAsyncKernels(addon: NativeAddon, memory: CachedHostMemory): AsyncKernels {
+  const staged = (fn: string, arrays: Array<HostArray | null>, outputs: boolean[],
+    run: (held: Array<HostArray | null>) => Promise<void>, sync: () => void) => runStaged(memory, fn, arrays, outputs, run, sync);
 
   return {
     gemmAsync: (args: GemmArgs) => staged('gemmAsync', [args.a, args.b, args.c], [false, false, true],

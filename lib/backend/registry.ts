@@ -10,6 +10,7 @@ import { CachedHostMemory } from './host-memory.js';
 import { loadNativeAddon } from '../native.js';
 import { createCpuBackend } from './cpu.js';
 import { createCudaBackend, type CudaAddon, type CudaProbe } from './cuda.js';
+import type { PlanAddon } from '../compile/native-runner.js';
 
 export interface BackendInfo {
   backend: BackendName;
@@ -63,6 +64,11 @@ export function hostKernels(name: 'js' | 'cpu'): HostKernels {
 /** Where tensor() and new parameters are created: 'cuda' after setBackend('cuda'), else 'cpu'. */
 export function getDefaultDevice(): DeviceName {
   return defaultDevice;
+}
+
+/** @internal The addon and its host memory while the cpu backend is the native one (compiled plans); null on js. */
+export function nativePlanSupport(): { addon: PlanAddon; memory: CachedHostMemory } | null {
+  return hostBackend === cpuBackend && native.addon ? { addon: native.addon, memory: hostMemory! } : null;
 }
 
 /** The cpu backend's storage caches, for convkit.cpu; throws when the addon is not loaded. */

@@ -55,7 +55,8 @@ export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   private readonly options: Omit<Conv2dLayerOptions, 'init'>;
-  private readonly convOptions: Conv2dOptions;
+  /** @internal The options conv2d gets (read by compile). */
+  readonly convOptions: Conv2dOptions;
 
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: Pair, options: Conv2dLayerOptions = {}) {
     super();
@@ -84,7 +85,8 @@ export class Conv1d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   private readonly options: Omit<Conv1dLayerOptions, 'init'>;
-  private readonly convOptions: Conv2dOptions;
+  /** @internal The options conv2d gets (read by compile). */
+  readonly convOptions: Conv2dOptions;
 
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv1dLayerOptions = {}) {
     super();

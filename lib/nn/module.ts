@@ -202,8 +202,12 @@ export abstract class Module {
     }
     for (const [target, source] of copies) {
       const values = source.device === 'cpu' ? source.data : source.toArray();
-      if (target.isDeferred) target.adopt(hostCopy(values)); // made from the values, never drawn first
-      else backendForDevice(target.device).copyFromHost(values, target.storage);
+      if (target.isDeferred) {
+        target.adopt(hostCopy(values)); // made from the values, never drawn first
+      } else {
+        backendForDevice(target.device).copyFromHost(values, target.storage);
+        target.version += 1;
+      }
     }
   }
 }

@@ -6,7 +6,8 @@ import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
 
 export class MaxPool2d extends Module {
-  private readonly options: MaxPool2dOptions;
+  /** @internal The options maxPool2d gets (read by compile). */
+  readonly options: MaxPool2dOptions;
 
   constructor(readonly kernelSize: Pair, options: MaxPool2dOptions = {}) {
     super();
@@ -24,7 +25,8 @@ export class MaxPool2d extends Module {
 }
 
 export class AvgPool2d extends Module {
-  private readonly options: AvgPool2dOptions;
+  /** @internal The options avgPool2d gets (read by compile). */
+  readonly options: AvgPool2dOptions;
 
   constructor(readonly kernelSize: Pair, options: AvgPool2dOptions = {}) {
     super();

@@ -60,6 +60,10 @@ export function batchNorm2d(x: Tensor, runningMean: Tensor | null, runningVar: T
   const invStd: Storage = backend.empty(c);
   if (training) {
     backend.batchNorm2dTrainStats(input.storage, n, c, hw, eps, momentum, mean, invStd, rMean?.storage ?? null, rVar?.storage ?? null);
+    if (rMean && rVar) { // moved in place: a compiled model's folded copy is stale now
+      rMean.version += 1;
+      rVar.version += 1;
+    }
   } else {
     backend.batchNorm2dEvalStats(c, rMean!.storage, rVar!.storage, eps, mean, invStd);
   }

@@ -57,6 +57,7 @@ export abstract class Optimizer {
       const s = (this.state[i] ??= { step: 0, buffers: this.allocateBuffers(be, p.size) });
       s.step += 1;
       this.updateParam(be, p.storage, p.grad.storage, s);
+      p.version += 1;
     });
   }
 

@@ -63,6 +63,12 @@ class ThreadPool {
     for (int tid = 1; tid < n; ++tid) workers_.emplace_back([this, tid, current] { worker_loop(tid, current); });
   }
 
+  // Holding the region makes every parallel region fn enters run inline on this thread.
+  void serially(const std::function<void()>& fn) {
+    std::unique_lock<std::mutex> region(region_mutex_, std::try_to_lock);
+    fn();
+  }
+
   void run(const std::function<void(int, int)>& fn) {
     std::unique_lock<std::mutex> region(region_mutex_, std::try_to_lock);
     if (!region.owns_lock() || size_ == 1) {
@@ -190,6 +196,11 @@ void set_num_threads(int n) {
 void parallel_run(const std::function<void(int, int)>& fn) {
   FlushDenormalsScope flush;  // the caller's share of the work flushes like the pool threads
   pool().run(fn);
+}
+
+void run_serially(const std::function<void()>& fn) {
+  FlushDenormalsScope flush;
+  pool().serially(fn);
 }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {

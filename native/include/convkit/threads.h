@@ -15,6 +15,10 @@ int hardware_threads();
 // when all are done. nthreads is num_threads(), or 1 when the pool is busy.
 void parallel_run(const std::function<void(int tid, int nthreads)>& fn);
 
+// Runs fn on the calling thread with the pool held, so that every kernel fn calls runs
+// single-threaded: for work too small to be worth waking the pool for, once per kernel.
+void run_serially(const std::function<void()>& fn);
+
 // Splits [0, n) into contiguous chunks of at least `grain` items, at most one per thread,
 // and runs fn(begin, end) for each.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);

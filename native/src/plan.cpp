@@ -1,0 +1,242 @@
+// InferencePlan: see convkit/plan.h.
+//
+// How a call runs:
+// - Small work (a batch whose whole forward is under kSerialFlops) runs on the calling thread,
+//   every kernel single-threaded: waking the pool once per layer costs more than it saves.
+// - A batch of at least one image per thread is split by images: each thread takes its images
+//   through every layer in chunks of about kChunkFloats of activation, so a chunk's output is
+//   still in L2 when the next layer (the activation, the pooling) reads it, and the kernels
+//   run single-threaded inside (nested regions run inline) with no barrier between layers.
+// - Otherwise (one big image) the layers run one after another on the whole batch, each
+//   kernel using every thread.
+#include "convkit/plan.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "convkit/activation.h"
+#include "convkit/error.h"
+#include "convkit/gemm.h"
+#include "convkit/threads.h"
+
+namespace convkit {
+namespace {
+
+constexpr int64_t kSerialFlops = int64_t(4) << 20;   // ~1 ms of one core's work at worst
+constexpr int64_t kChunkFloats = int64_t(64) << 10;  // 256 KiB of activation per chunk
+
+std::string s(int64_t v) { return std::to_string(v); }
+
+// Two activation buffers per executing thread, grown on demand and kept between calls, so a
+// steady stream of calls touches no new pages.
+struct Arena {
+  std::vector<float> a, b;
+  void reserve(int64_t n) {
+    if (int64_t(a.size()) < n) {
+      a.assign(size_t(n), 0.f);
+      b.assign(size_t(n), 0.f);
+    }
+  }
+};
+thread_local Arena tls_arena;
+
+int64_t conv_flops(const ConvShape& c) { return 2 * c.o * c.oh * c.ow * (c.c / c.groups) * c.kh * c.kw; }
+
+// y = max(y, 0) over n floats, in place.
+void relu_inplace(float* y, int64_t n) { relu_forward(y, y, n); }
+
+}  // namespace
+
+void InferencePlan::add(PlanLayer l, int64_t in_size) {
+  const std::string where = "compile: layer " + s(int64_t(layers_.size()));
+  if (in_size < 1) throw_range(where + ": its input has " + s(in_size) + " elements per image");
+  switch (l.op) {
+    case PlanOp::conv: {
+      l.conv.n = 1;
+      validate(l.conv);
+      if (l.conv.c * l.conv.h * l.conv.w != in_size)
+        throw_range(where + " (conv): expects " + s(l.conv.c * l.conv.h * l.conv.w) + " inputs per image, gets " + s(in_size));
+      l.out_size = l.conv.o * l.conv.oh * l.conv.ow;
+      flops_per_image_ += conv_flops(l.conv);
+      break;
+    }
+    case PlanOp::max_pool:
+    case PlanOp::avg_pool: {
+      l.pool.n = 1;
+      validate(l.pool);
+      if (l.pool.c * l.pool.h * l.pool.w != in_size)
+        throw_range(where + " (pool): expects " + s(l.pool.c * l.pool.h * l.pool.w) + " inputs per image, gets " + s(in_size));
+      l.out_size = l.pool.c * l.pool.oh * l.pool.ow;
+      flops_per_image_ += l.out_size * l.pool.kh * l.pool.kw;
+      break;
+    }
+    case PlanOp::linear:
+      if (l.in_features != in_size || l.out_features < 1)
+        throw_range(where + " (linear): " + s(l.in_features) + " -> " + s(l.out_features) + " features for " + s(in_size) +
+                    " inputs per image");
+      l.out_size = l.out_features;
+      flops_per_image_ += 2 * l.in_features * l.out_features;
+      break;
+    case PlanOp::channel_affine:
+      if (l.channels < 1 || l.plane < 1 || l.channels * l.plane != in_size)
+        throw_range(where + " (channel affine): " + s(l.channels) + " channels of " + s(l.plane) + " for " + s(in_size) +
+                    " inputs per image");
+      l.out_size = in_size;
+      flops_per_image_ += 2 * in_size;
+      break;
+    case PlanOp::softmax:
+      if (l.softmax_dim < 1 || l.softmax_inner < 1 || in_size % (l.softmax_dim * l.softmax_inner) != 0)
+        throw_range(where + " (softmax): dim " + s(l.softmax_dim) + " x inner " + s(l.softmax_inner) + " does not divide " +
+                    s(in_size) + " inputs per image");
+      l.out_size = in_size;
+      flops_per_image_ += 4 * in_size;
+      break;
+    default:
+      l.out_size = in_size;
+      flops_per_image_ += in_size;
+  }
+  if (!layers_.empty() && layers_.back().out_size != in_size)
+    throw_range(where + ": takes " + s(in_size) + " inputs per image but the layer before gives " + s(layers_.back().out_size));
+  l.in_size = in_size;
+  layers_.push_back(l);
+  weights_.push_back(std::make_shared<const PlanWeights>());
+}
+
+void InferencePlan::set_weights(size_t i, const float* weight, int64_t weight_len, const float* bias, int64_t bias_len) {
+  if (i >= layers_.size()) throw_range("compile: no layer " + s(int64_t(i)) + " (the plan has " + s(int64_t(layers_.size())) + ")");
+  const PlanLayer& l = layers_[i];
+  int64_t want_w = 0, want_b = 0;
+  switch (l.op) {
+    case PlanOp::conv: want_w = l.conv.o * (l.conv.c / l.conv.groups) * l.conv.kh * l.conv.kw; want_b = l.conv.o; break;
+    case PlanOp::linear: want_w = l.in_features * l.out_features; want_b = l.out_features; break;
+    case PlanOp::channel_affine: want_w = want_b = l.channels; break;
+    default: throw_type("compile: layer " + s(int64_t(i)) + " has no weights");
+  }
+  if (weight_len != want_w) throw_range("compile: layer " + s(int64_t(i)) + " needs " + s(want_w) + " weights, got " + s(weight_len));
+  if (bias_len != 0 && bias_len != want_b)
+    throw_range("compile: layer " + s(int64_t(i)) + " needs " + s(want_b) + " biases, got " + s(bias_len));
+  auto w = std::make_shared<PlanWeights>();
+  w->weight.assign(weight, weight + weight_len);
+  if (bias_len) w->bias.assign(bias, bias + bias_len);
+  std::lock_guard<std::mutex> lock(weights_mutex_);
+  weights_[i] = std::move(w);
+}
+
+InferencePlan::Snapshot InferencePlan::snapshot() const {
+  std::lock_guard<std::mutex> lock(weights_mutex_);
+  return weights_;
+}
+
+int64_t InferencePlan::largest_activation() const {
+  int64_t m = 0;
+  for (const auto& l : layers_) m = std::max(m, l.out_size);
+  return m;
+}
+
+void InferencePlan::run_layer(const PlanLayer& l, const PlanWeights* w, const float* src, int64_t n, float* dst) const {
+  switch (l.op) {
+    case PlanOp::conv: {
+      ConvShape c = l.conv;
+      c.n = n;
+      conv2d_forward(c, src, w->weight.data(), w->bias.empty() ? nullptr : w->bias.data(), dst);
+      break;
+    }
+    case PlanOp::linear: {
+      const int64_t in = l.in_features, out = l.out_features;
+      if (w->bias.empty()) {
+        sgemm(false, true, n, out, in, 1.f, src, in, w->weight.data(), in, 0.f, dst, out);
+      } else {
+        for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * out, w->bias.data(), size_t(out) * sizeof(float));
+        sgemm(false, true, n, out, in, 1.f, src, in, w->weight.data(), in, 1.f, dst, out);
+      }
+      break;
+    }
+    case PlanOp::max_pool: {
+      PoolShape p = l.pool;
+      p.n = n;
+      max_pool2d_forward(p, src, dst, nullptr);
+      break;
+    }
+    case PlanOp::avg_pool: {
+      PoolShape p = l.pool;
+      p.n = n;
+      avg_pool2d_forward(p, src, dst);
+      break;
+    }
+    case PlanOp::channel_affine: {
+      const float* scale = w->weight.data();
+      const float* shift = w->bias.data();
+      for (int64_t i = 0; i < n * l.channels; ++i) {
+        const int64_t ch = i % l.channels;
+        const float a = scale[ch], b = shift[ch];
+        const float* xs = src + i * l.plane;
+        float* ys = dst + i * l.plane;
+        for (int64_t j = 0; j < l.plane; ++j) ys[j] = xs[j] * a + b;
+      }
+      break;
+    }
+    case PlanOp::relu: relu_forward(src, dst, n * l.in_size); break;
+    case PlanOp::leaky_relu: leaky_relu_forward(src, dst, n * l.in_size, l.slope); break;
+    case PlanOp::sigmoid: sigmoid_forward(src, dst, n * l.in_size); break;
+    case PlanOp::tanh: tanh_forward(src, dst, n * l.in_size); break;
+    case PlanOp::softmax: {
+      const int64_t per = l.softmax_dim * l.softmax_inner;
+      softmax_forward(src, dst, n * (l.in_size / per), l.softmax_dim, l.softmax_inner);
+      break;
+    }
+  }
+  if (l.epilogue == PlanEpilogue::relu) relu_inplace(dst, n * l.out_size);
+}
+
+// Images [0, n) of x through every layer, in chunks that keep each activation in L2.
+void InferencePlan::run_images(const Snapshot& w, const float* x, int64_t n, float* y) const {
+  const int64_t largest = largest_activation();
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(n, kChunkFloats / largest));
+  Arena& arena = tls_arena;
+  arena.reserve(chunk * largest);
+  const int64_t in = input_size(), out = output_size();
+  for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+    const int64_t nb = std::min(chunk, n - i0);
+    const float* src = x + i0 * in;
+    for (size_t li = 0; li < layers_.size(); ++li) {
+      const bool last = li + 1 == layers_.size();
+      float* dst = last ? y + i0 * out : (li % 2 == 0 ? arena.a.data() : arena.b.data());
+      run_layer(layers_[li], w[li].get(), src, nb, dst);
+      src = dst;
+    }
+  }
+}
+
+void InferencePlan::run(const float* x, int64_t n, float* y) const {
+  if (layers_.empty()) throw_range("compile: the plan has no layers");
+  if (!x || !y) throw_type("compile: run needs an input and an output");
+  if (n < 1) return;
+  const Snapshot w = snapshot();
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const PlanOp op = layers_[i].op;
+    if ((op == PlanOp::conv || op == PlanOp::linear || op == PlanOp::channel_affine) && w[i]->weight.empty())
+      throw_range("compile: layer " + s(int64_t(i)) + " has no weights yet");
+  }
+  const int nt = num_threads();
+  if (nt == 1 || n * flops_per_image_ < kSerialFlops) {
+    run_serially([&] { run_images(w, x, n, y); });
+  } else if (n >= nt) {
+    parallel_run([&](int tid, int threads) {
+      const int64_t a = n * tid / threads, b = n * (tid + 1) / threads;
+      if (a < b) run_images(w, x + a * input_size(), b - a, y + a * output_size());
+    });
+  } else {
+    // Fewer images than threads: each layer on the whole batch, its kernel using every thread.
+    Arena& arena = tls_arena;
+    arena.reserve(n * largest_activation());
+    const float* src = x;
+    for (size_t li = 0; li < layers_.size(); ++li) {
+      float* dst = li + 1 == layers_.size() ? y : (li % 2 == 0 ? arena.a.data() : arena.b.data());
+      run_layer(layers_[li], w[li].get(), src, n, dst);
+      src = dst;
+    }
+  }
+}
+
+}  // namespace convkit
