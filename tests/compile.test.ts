@@ -93,7 +93,7 @@ for (const backend of backends) {
         const other = lenet();
         model.loadStateDict(other.stateDict());
         check('after loadStateDict');
-        (model.layers[0] as nn.Conv2d).weight.data.fill(0.01);
+        (model[0] as nn.Conv2d).weight.data.fill(0.01);
         check('after a write through data');
       });
     });
