@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "convkit/activation.h"
 #include "convkit/error.h"
 #include "convkit/gemm.h"
 #include "convkit/threads.h"
@@ -199,6 +200,49 @@ void forward_chunk(const ConvShape& c, const Geo& g, const Chunk& ch, const floa
   });
 }
 
+// ---- direct forward: few channels ----------------------------------------------------------
+// A layer with few output channels and a short kernel (LeNet's 1->6 and 6->16 5x5) gives the
+// GEMM too small a tile to beat the cost of im2col's copies; the direct kernel keeps a block
+// of output channels in registers and reads each input once per tap. Measured on LeNet's two
+// layers (AVX-512, one thread): 5-6x faster than im2col + GEMM.
+constexpr int64_t kDirectMaxOut = 32;
+constexpr int64_t kDirectMaxTaps = 512;  // c * kh * kw
+
+bool use_direct(const ConvShape& c) {
+  if (const char* e = std::getenv("CONVKIT_CONV_DIRECT"); e && *e == '0') return false;  // tuning only
+  return c.groups == 1 && c.stride_h == 1 && c.stride_w == 1 && c.dilation_h == 1 && c.dilation_w == 1 &&
+         c.o <= kDirectMaxOut && c.c * c.kh * c.kw <= kDirectMaxTaps && c.ow >= 4;
+}
+
+// Images [a, b): each padded into a thread-local buffer (with slack for the kernel's loads),
+// then convolved.
+void direct_images(const ConvShape& c, const float* x, const float* w, const float* bias, float* y, bool relu,
+                   int64_t a, int64_t b) {
+  const VecKernels& k = active_vec_kernels();
+  const int64_t ph = c.h + c.pad_top + c.pad_bottom, pw = c.w + c.pad_left + c.pad_right;
+  const int64_t padded_size = c.c * ph * pw + 16;
+  thread_local std::vector<float> padded;
+  if (int64_t(padded.size()) < padded_size) padded.assign(size_t(padded_size), 0.f);
+  const bool no_pad = ph == c.h && pw == c.w;
+  if (!no_pad) std::fill(padded.begin(), padded.begin() + padded_size, 0.f);
+  for (int64_t i = a; i < b; ++i) {
+    const float* xi = x + i * c.c * c.h * c.w;
+    if (no_pad) {
+      std::memcpy(padded.data(), xi, size_t(c.c * c.h * c.w) * sizeof(float));
+    } else {
+      for (int64_t ci = 0; ci < c.c; ++ci)
+        for (int64_t iy = 0; iy < c.h; ++iy)
+          std::memcpy(padded.data() + (ci * ph + iy + c.pad_top) * pw + c.pad_left, xi + (ci * c.h + iy) * c.w,
+                      size_t(c.w) * sizeof(float));
+    }
+    k.conv_direct(padded.data(), c.c, ph, pw, w, bias, c.o, c.kh, c.kw, y + i * c.o * c.oh * c.ow, c.oh, c.ow, relu);
+  }
+}
+
+void direct_forward(const ConvShape& c, const float* x, const float* w, const float* bias, float* y, bool relu) {
+  parallel_for(c.n, 1, [&](int64_t a, int64_t b) { direct_images(c, x, w, bias, y, relu, a, b); });
+}
+
 // ---- backward ------------------------------------------------------------------------------
 
 // dw_acc (o x kg) is overwritten by the first GEMM of this range, accumulated after that.
@@ -363,6 +407,7 @@ void conv2d_forward(const ConvShape& c, const float* x, const float* w, const fl
   check_ptr(x, "input");
   check_ptr(w, "weight");
   check_ptr(y, "output");
+  if (use_direct(c)) return direct_forward(c, x, w, bias, y, false);
   const Geo g = geometry(c);
   const Plan plan = make_plan(c, g);
   // Chunks are independent: each thread takes a contiguous run of them and calls sgemm from
@@ -376,6 +421,18 @@ void conv2d_forward(const ConvShape& c, const float* x, const float* w, const fl
     const int64_t a = plan.units * tid / nt, b = plan.units * (tid + 1) / nt;
     for (int64_t u = a; u < b; ++u) forward_chunk(c, g, chunk_of(c, plan, u), x, w, bias, y);
   });
+}
+
+void conv2d_forward_relu(const ConvShape& c, const float* x, const float* w, const float* bias, float* y) {
+  if (use_direct(c)) {
+    validate(c);
+    check_ptr(x, "input");
+    check_ptr(w, "weight");
+    check_ptr(y, "output");
+    return direct_forward(c, x, w, bias, y, true);
+  }
+  conv2d_forward(c, x, w, bias, y);
+  relu_forward(y, y, c.n * c.o * c.oh * c.ow);
 }
 
 void conv2d_backward(const ConvShape& c, const float* x, const float* w, const float* dy, float* dx, float* dw,

@@ -139,7 +139,12 @@ void InferencePlan::run_layer(const PlanLayer& l, const PlanWeights* w, const fl
     case PlanOp::conv: {
       ConvShape c = l.conv;
       c.n = n;
-      conv2d_forward(c, src, w->weight.data(), w->bias.empty() ? nullptr : w->bias.data(), dst);
+      const float* bias = w->bias.empty() ? nullptr : w->bias.data();
+      if (l.epilogue == PlanEpilogue::relu) {
+        conv2d_forward_relu(c, src, w->weight.data(), bias, dst);
+        return;
+      }
+      conv2d_forward(c, src, w->weight.data(), bias, dst);
       break;
     }
     case PlanOp::linear: {

@@ -66,6 +66,15 @@ struct VecKernels {
   void (*maxpool2x2_row)(const float* x0, const float* x1, float* y, int32_t* argmax, int64_t count,
                          int32_t base, int32_t w);
 
+  // Direct convolution of one image with stride 1, dilation 1 and one group (conv.cpp's path
+  // for layers with few channels, where im2col's copies cost as much as the arithmetic). xp
+  // holds the c input planes already padded, ph x pw each, followed by at least 16 floats of
+  // slack: a vector load that runs past a row's end stays inside. Writes y[o][oy][ox] (oh x ow
+  // per channel) = bias[o] + the o x c x kh x kw weights w over the window, then max(y, 0)
+  // when relu (NaN kept). bias may be null.
+  void (*conv_direct)(const float* xp, int64_t c, int64_t ph, int64_t pw, const float* w, const float* bias,
+                      int64_t o, int64_t kh, int64_t kw, float* y, int64_t oh, int64_t ow, bool relu);
+
   // Optimizer updates over n elements, formulas in convkit/optim.h. A null state pointer
   // turns off what needs it: buf (SGD momentum, null when momentum is 0), vmax (AMSGrad),
   // buf (RMSprop momentum, null when momentum is 0) and gavg (centered RMSprop).
@@ -379,6 +388,56 @@ inline T ld(const float* p, int r) { return r == W ? V::load(p) : V::load_tail(p
 inline void st(float* p, T v, int r) {
   if (r == W) V::store(p, v);
   else V::store_tail(p, v, r);
+}
+
+// One block of OB output channels: each output vector (W pixels of a row) keeps OB
+// accumulators in registers while it walks the c x kh x kw taps, one input load per tap.
+template <int OB>
+void conv_direct_block(const float* xp, int64_t c, int64_t ph, int64_t pw, const float* w, const float* bias,
+                       int64_t kh, int64_t kw, float* y, int64_t oh, int64_t ow, bool relu) {
+  const int64_t per_out = c * kh * kw;
+  const int64_t plane = oh * ow;
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    for (int64_t ox = 0; ox < ow; ox += W) {
+      const int r = ow - ox < W ? int(ow - ox) : W;
+      T acc[OB];
+      for (int o = 0; o < OB; ++o) acc[o] = V::set1(bias ? bias[o] : 0.f);
+      for (int64_t ci = 0; ci < c; ++ci) {
+        for (int64_t ky = 0; ky < kh; ++ky) {
+          const float* row = xp + (ci * ph + oy + ky) * pw + ox;
+          const float* wk = w + (ci * kh + ky) * kw;
+          for (int64_t kx = 0; kx < kw; ++kx) {
+            const T xv = V::load(row + kx);
+            for (int o = 0; o < OB; ++o) acc[o] = V::fma(V::set1(wk[o * per_out + kx]), xv, acc[o]);
+          }
+        }
+      }
+      for (int o = 0; o < OB; ++o) {
+        const T v = relu ? V::le0(acc[o], V::set1(0.f), acc[o]) : acc[o];
+        st(y + o * plane + oy * ow + ox, v, r);
+      }
+    }
+  }
+}
+
+template <int OB>
+void conv_direct_blocks(const float* xp, int64_t c, int64_t ph, int64_t pw, const float* w, const float* bias,
+                        int64_t o, int64_t kh, int64_t kw, float* y, int64_t oh, int64_t ow, bool relu) {
+  // Full blocks of OB, then one block of what is left (dispatched down to its size).
+  int64_t o0 = 0;
+  for (; o0 + OB <= o; o0 += OB)
+    conv_direct_block<OB>(xp, c, ph, pw, w + o0 * c * kh * kw, bias ? bias + o0 : nullptr, kh, kw, y + o0 * oh * ow, oh, ow, relu);
+  if constexpr (OB > 1) {
+    if (o0 < o)
+      conv_direct_blocks<OB - 1>(xp, c, ph, pw, w + o0 * c * kh * kw, bias ? bias + o0 : nullptr, o - o0, kh, kw,
+                                 y + o0 * oh * ow, oh, ow, relu);
+  }
+}
+
+// Blocks of up to 16 channels where there are 32 vector registers (AVX-512), 8 elsewhere.
+void k_conv_direct(const float* xp, int64_t c, int64_t ph, int64_t pw, const float* w, const float* bias, int64_t o,
+                   int64_t kh, int64_t kw, float* y, int64_t oh, int64_t ow, bool relu) {
+  conv_direct_blocks<(W >= 16 ? 16 : 8)>(xp, c, ph, pw, w, bias, o, kh, kw, y, oh, ow, relu);
 }
 
 void k_sgd_step(const SgdStep& o, float* p, const float* g, float* buf, int64_t n) {

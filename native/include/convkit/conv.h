@@ -24,6 +24,10 @@ void validate(const ConvShape& s);
 // y[n, o, oh, ow]; bias may be null.
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
 
+// conv2d_forward, then y = max(y, 0) (NaN kept), inside the kernel where the layer takes the
+// direct path (few channels), else as a second pass.
+void conv2d_forward_relu(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
+
 // Any of dx, dw, db may be null (not wanted). Each one given is overwritten, not accumulated.
 void conv2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy,
                      float* dx, float* dw, float* db);
