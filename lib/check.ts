@@ -4,7 +4,7 @@
 import { Tensor } from './tensor.js';
 import { backendForDevice } from './backend/registry.js';
 import type { AnyBackend, DeviceName } from './backend/types.js';
-import { checkedNumel, describe, formatShape } from './shape.js';
+import { checkedNumel, describe, formatShape, numel } from './shape.js';
 
 export function checkTensor(op: string, name: string, x: unknown): Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${name} must be a Tensor, got ${describe(x)}`);
@@ -74,6 +74,10 @@ export function backendFor(op: string, tensors: Record<string, Tensor | null | u
     const t = tensors[name];
     if (!t) continue;
     if (t.isDisposed) throw new TypeError(`${op}: ${name} ${formatShape(t.shape)} was disposed`);
+    // A transferred (detached) buffer reads as length 0: the kernels would compute on nothing.
+    if (t.size !== numel(t.shape)) {
+      throw new TypeError(`${op}: ${name} ${formatShape(t.shape)} lost its data: its ArrayBuffer was detached (transferred with postMessage or structuredClone)`);
+    }
     if (device === null) {
       device = t.device;
       first = name;
