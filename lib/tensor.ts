@@ -338,7 +338,7 @@ export function tensor(data: ArrayLike<number>, shape: readonly number[], opts: 
   }
   const dims = parseShape('tensor', shape);
   const n = checkedNumel('tensor', 'shape', dims);
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`tensor: opts must be an object, got ${describe(opts)}`);
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`tensor: opts must be an object, got ${describe(opts)}`);
   for (const key of Object.keys(opts)) {
     if (key !== 'requiresGrad' && key !== 'device') throw new TypeError(`tensor: unknown option '${key}' (expected requiresGrad, device)`);
   }

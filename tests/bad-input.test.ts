@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear, logSoftmax,
   matmul, maxPool2d, noGrad, relu, reshape, setBackend, setNumThreads, sigmoid, softmax, tanh, tensor, Tensor,
-  dropout, Generator, nllLoss, nn, parseSpec, predict,
+  dropout, Generator, nllLoss, nn, parseSpec, predict, mseLoss,
 } from '../lib/index.js';
 import type { BackendName } from '../lib/index.js';
 import { backends, randTensor, rng, withBackend } from './helpers.js';
@@ -46,6 +46,12 @@ function detachedCases(): Case[] {
     ['flatten', 'x', () => flatten(x())],
     ['crossEntropy', 'logits', () => crossEntropy(detached([3, 4]), [0, 1, 2])],
     ['dropout', 'x', () => dropout(x(), 0.5)],
+    ['conv2d', 'bias', () => conv2d(randTensor(r, [1, 1, 2, 2]), randTensor(r, [1, 1, 1, 1]), detached([1]))],
+    ['gemm', 'c', () => gemm(m23, m34, detached([2, 4]))],
+    ['matmul', 'b', () => matmul(m23, detached([3, 4]))],
+    ['relu', 'x', () => relu(detached([1000]))], // native from 256 elements
+    ['mseLoss', 'target', () => mseLoss(randTensor(r, [2]), detached([2]))],
+    ['crossEntropy', 'target', () => crossEntropy(randTensor(r, [2, 3]), detached([2, 3]))],
   ];
   return ops.map(([op, name, fn]) => [`${op}: detached ${name}`, fn, TypeError, lost(op, name)]);
 }

@@ -61,6 +61,11 @@ describe('tensor()', () => {
     expect(d.data).toBe(y.data);
     expect(d.gradFn).toBeNull();
   });
+
+  it('rejects an array as opts, like every op does (found by the fuzzer, issue 17: it was ignored)', () => {
+    expect(() => tensor([1, 2], [2], [] as never)).toThrow(TypeError);
+    expect(() => tensor([1, 2], [2], [] as never)).toThrow(/^tensor: opts must be an object, got array/);
+  });
 });
 
 describe('autograd', () => {
