@@ -204,7 +204,7 @@ void forward_chunk(const ConvShape& c, const Geo& g, const Chunk& ch, const floa
 // A layer with few output channels and a short kernel (LeNet's 1->6 and 6->16 5x5) gives the
 // GEMM too small a tile to beat the cost of im2col's copies; the direct kernel keeps a block
 // of output channels in registers and reads each input once per tap. Measured on LeNet's two
-// layers (AVX-512, one thread): 5-6x faster than im2col + GEMM.
+// layers (AVX-512, one thread, batch 256): conv1 1.5x and conv2 1.3x faster than im2col + GEMM.
 constexpr int64_t kDirectMaxOut = 32;
 constexpr int64_t kDirectMaxTaps = 512;  // c * kh * kw
 
