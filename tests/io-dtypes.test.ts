@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IntegerTensor, loadStateDictFile, readSafetensors, tensor, Tensor, writeSafetensors } from '../lib/index.js';
+import * as nn from '../lib/nn/index.js';
+import { IntegerTensor, load, loadStateDictFile, readSafetensors, tensor, Tensor, writeSafetensors } from '../lib/index.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'torch');
 const fixture = (name: string) => new Uint8Array(readFileSync(join(fixtures, name)));
@@ -202,5 +203,48 @@ describe('IntegerTensor', () => {
     // 2^53 + 1 becomes the double 2^53, which float32 holds: only comparing as bigints sees the loss.
     expect(() => new IntegerTensor('I64', new BigInt64Array([2n ** 53n + 1n]), [1]).toFloat32()).toThrow(/I64 value 9007199254740993/);
     expect(() => new IntegerTensor('U64', new BigUint64Array([2n ** 64n - 1n]), [1]).toFloat32()).toThrow(RangeError);
+  });
+});
+
+describe('loadStateDict with integer tensors', () => {
+  const counter = (n: bigint) => new IntegerTensor('I64', new BigInt64Array([n]), []);
+  const statsOf = (bn: nn.BatchNorm2d) => [...bn.runningMean!.data, ...bn.runningVar!.data, bn.numBatchesTracked!.item()];
+
+  it('an int64 num_batches_tracked becomes the float32 counter', () => {
+    const bn = new nn.BatchNorm2d(2);
+    const dict = { ...bn.stateDict(), num_batches_tracked: counter(5n) };
+    bn.loadStateDict(dict);
+    expect(bn.numBatchesTracked!.item()).toBe(5);
+    expect(bn.stateDict().num_batches_tracked).toBeInstanceOf(Tensor);
+  });
+
+  it('an integer that float32 cannot hold exactly is a RangeError naming the key, and nothing is loaded', () => {
+    const bn = new nn.BatchNorm2d(2);
+    const before = statsOf(bn);
+    const dict = { ...bn.stateDict(), running_mean: tensor([3, 4], [2]), num_batches_tracked: counter(2n ** 24n + 1n) };
+    expect(() => bn.loadStateDict(dict)).toThrow(/BatchNorm2d\.loadStateDict: 'num_batches_tracked': the I64 value 16777217 at index 0 has no exact float32/);
+    expect(() => bn.loadStateDict({ ...dict, num_batches_tracked: counter(2n ** 53n + 1n) })).toThrow(RangeError);
+    expect(statsOf(bn)).toEqual(before);
+  });
+
+  it('checks an integer tensor\'s shape, and loads one into a parameter when exact', () => {
+    const linear = new nn.Linear(2, 1);
+    const weight = new IntegerTensor('I32', new Int32Array([3, -4]), [1, 2]);
+    expect(() => linear.loadStateDict({ weight: new IntegerTensor('I32', new Int32Array(2), [2]), bias: tensor([0], [1]) }))
+      .toThrow(/'weight' has shape \[2\] but the module expects \[1,2\]/);
+    expect(() => linear.loadStateDict(any({ weight: new Int32Array(2), bias: tensor([0], [1]) }))).toThrow(/'weight' must be a Tensor or IntegerTensor, got Int32Array/);
+    linear.loadStateDict({ weight, bias: tensor([0.5], [1]) });
+    expect([...linear.forward(tensor([1, 1], [1, 2])).data]).toEqual([-0.5]);
+  });
+
+  it('load() reads a convkit model file whose counter was written as I64', async () => {
+    const model = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2));
+    const path = join(dir, 'counter.safetensors');
+    const config = JSON.stringify(model.toConfig());
+    writeFileSync(path, writeSafetensors({ ...model.stateDict(), '1.num_batches_tracked': counter(7n) }, { format: 'convkit', 'convkit.config': config }));
+    const loaded = await load(path);
+    expect((loaded as nn.Sequential)[1].stateDict().num_batches_tracked.item()).toBe(7);
+    writeFileSync(path, writeSafetensors({ ...model.stateDict(), '1.num_batches_tracked': counter(2n ** 63n - 1n) }, { format: 'convkit', 'convkit.config': config }));
+    await expect(load(path)).rejects.toThrow(/counter\.safetensors': Sequential\.loadStateDict: '1\.num_batches_tracked': the I64 value 9223372036854775807/);
   });
 });
