@@ -43,11 +43,24 @@ export class IntegerTensor {
     }
   }
 
+  /** True when the ArrayBuffer behind data was transferred away (postMessage, structuredClone). */
+  get isDetached(): boolean {
+    return this.data.length !== this.size;
+  }
+
+  /** A TypeError naming `what` if the data is gone: reading it would give no values, silently. */
+  checkAttached(what: string): void {
+    if (this.isDetached) {
+      throw new TypeError(`${what}: the ${this.dtype} tensor ${formatShape(this.shape)} lost its data: its ArrayBuffer was detached (transferred with postMessage or structuredClone)`);
+    }
+  }
+
   /**
    * The values as float32, exactly: a RangeError naming `what` if any value has no exact float32
    * (every integer up to 2^24 in magnitude has one), so nothing is ever rounded silently.
    */
   toFloat32(what = 'IntegerTensor'): Float32Array {
+    this.checkAttached(what);
     const { data } = this;
     const out = new Float32Array(data.length);
     for (let i = 0; i < data.length; i++) {

@@ -248,3 +248,20 @@ describe('loadStateDict with integer tensors', () => {
     await expect(load(path)).rejects.toThrow(/counter\.safetensors': Sequential\.loadStateDict: '1\.num_batches_tracked': the I64 value 9223372036854775807/);
   });
 });
+
+describe('an IntegerTensor whose buffer was transferred away', () => {
+  const detached = () => {
+    const t = new IntegerTensor('I64', new BigInt64Array([5n]), []);
+    structuredClone(t.data.buffer, { transfer: [t.data.buffer] });
+    return t;
+  };
+
+  it('is a TypeError naming it when written or loaded, not an empty or unchanged value', () => {
+    expect(detached().isDetached).toBe(true);
+    expect(() => writeSafetensors({ n: detached() })).toThrow(/writeSafetensors: 'n': the I64 tensor \[\] lost its data: its ArrayBuffer was detached/);
+    const bn = new nn.BatchNorm2d(1);
+    expect(() => bn.loadStateDict({ ...bn.stateDict(), num_batches_tracked: detached() }))
+      .toThrow(/BatchNorm2d\.loadStateDict: 'num_batches_tracked': the I64 tensor \[\] lost its data/);
+    expect(() => detached().toFloat32()).toThrow(TypeError);
+  });
+});

@@ -194,6 +194,7 @@ function checkTensors(op: string, tensors: unknown): Array<[string, Tensor | Int
   for (const [key, t] of list) {
     if (key === '' || key === METADATA_KEY) throw new RangeError(`${op}: '${key}' cannot be a tensor name`);
     if (!(t instanceof Tensor) && !(t instanceof IntegerTensor)) throw new TypeError(`${op}: tensor '${key}' must be a Tensor or IntegerTensor, got ${describe(t)}`);
+    if (t instanceof IntegerTensor) t.checkAttached(`${op}: '${key}'`); // a Tensor's data getter checks itself
   }
   return list as Array<[string, Tensor | IntegerTensor]>;
 }
