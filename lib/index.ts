@@ -24,5 +24,5 @@ export * as data from './data/index.js';
 export { summary, outputSize, outputSizeDetail, stepsToReach, parseSpec, type LayerRow, type Summary, type OutputSizeOptions, type OutputSizeDetail, type StepsOptions, type StepsResult, type ParsedSpec } from './summary/index.js';
 export { fit, evaluate, predict } from './train/index.js';
 export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, CallbackResult, TrainControl, EarlyStoppingOptions, CheckpointOptions, ProgressOptions, ProgressWriter, EvaluateOptions, EvaluateResult, PredictOptions, DataSource, LossName, LossFunction, MetricName, MonitorName } from './train/index.js';
-export { save, saveSync, load, loadStateDictFile, readSafetensors, writeSafetensors, type SaveOptions, type SafetensorsContents } from './io/index.js';
+export { save, saveSync, load, loadStateDictFile, readSafetensors, writeSafetensors, IntegerTensor, type SaveOptions, type SafetensorsContents, type IntegerDtype, type IntegerArray } from './io/index.js';
 export { compile, CompiledModel, type CompileOptions } from './compile/compiled-model.js';

@@ -6,7 +6,6 @@ import { checkOptions } from '../check.js';
 import { Module, type ModuleConfig } from '../nn/module.js';
 import { moduleFromConfig } from '../nn/config.js';
 import { withDeferredInit } from '../nn/deferred.js';
-import type { Tensor } from '../tensor.js';
 import { checkMetadata, writeSafetensors, type SafetensorsContents } from './safetensors.js';
 import { readSafetensorsFile } from './safetensors-file.js';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
@@ -46,8 +45,9 @@ export function saveSync(model: Module, path: string, options?: SaveOptions): vo
 }
 
 /**
- * The tensors and metadata of any float32 safetensors file (from convkit, PyTorch's
- * safetensors.torch.save_file, ...), for model.loadStateDict(tensors).
+ * The tensors and metadata of any safetensors file (from convkit, PyTorch's
+ * safetensors.torch.save_file, ...): float tensors as float32 in `tensors`, integer ones
+ * unchanged in `integers`, for model.loadStateDict({ ...tensors, ...integers }).
  */
 export async function loadStateDictFile(path: string): Promise<SafetensorsContents> {
   if (typeof path !== 'string' || path === '') throw new TypeError(`loadStateDictFile: path must be a non-empty string, got ${describe(path)}`);
@@ -68,7 +68,7 @@ function withFile<T>(path: string, step: () => T): T {
 function parseConfig(path: string, metadata: Record<string, string>): ModuleConfig {
   const text = metadata[CONFIG_KEY];
   if (text === undefined) {
-    throw new RangeError(`load: '${path}' has no '${CONFIG_KEY}' metadata, so it was not saved by convkit's save(); build the model in code and use model.loadStateDict((await loadStateDictFile(path)).tensors)`);
+    throw new RangeError(`load: '${path}' has no '${CONFIG_KEY}' metadata, so it was not saved by convkit's save(); build the model in code and load its weights with loadStateDictFile(path) and model.loadStateDict()`);
   }
   try {
     return JSON.parse(text) as ModuleConfig;
@@ -83,11 +83,11 @@ function parseConfig(path: string, metadata: Record<string, string>): ModuleConf
  */
 export async function load(path: string): Promise<Module> {
   if (typeof path !== 'string' || path === '') throw new TypeError(`load: path must be a non-empty string, got ${describe(path)}`);
-  const { tensors, metadata } = await readSafetensorsFile(path);
+  const { tensors, integers, metadata } = await readSafetensorsFile(path);
   const config = parseConfig(path, metadata);
   // Deferred: the config alone makes no memory; loadStateDict checks every name and shape
   // against the file's tensors and then fills the parameters from them.
   const model = withFile(path, () => withDeferredInit(() => moduleFromConfig(config)));
-  withFile(path, () => model.loadStateDict(tensors as Record<string, Tensor>, { strict: true }));
+  withFile(path, () => model.loadStateDict({ ...tensors, ...integers }, { strict: true }));
   return model;
 }

@@ -23,7 +23,7 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsCont
     const dataStart = 8 + headerLength;
     const header = parseHeader(path, await readExactly(handle, headerLength, 8, path), size - dataStart);
     const data = await readExactly(handle, size - dataStart, dataStart, path);
-    return { tensors: decodeTensors(header.entries, data), metadata: header.metadata };
+    return { ...decodeTensors(path, header.entries, data), metadata: header.metadata };
   } finally {
     await handle.close();
   }

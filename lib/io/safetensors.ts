@@ -2,19 +2,20 @@
 // length N, N bytes of UTF-8 JSON header, then the tensors' raw little-endian data. Reading
 // validates the header the way the reference implementation (huggingface/safetensors) does,
 // and checks every size against the bytes actually present before allocating anything.
+// Float dtypes read as float32 Tensors; integer and boolean dtypes as IntegerTensors, unchanged.
 import { Tensor } from '../tensor.js';
+import { IntegerTensor } from '../integer-tensor.js';
 import { describe, formatShape, MAX_ELEMENTS } from '../shape.js';
+import { decodeFloat, decodeInteger, DTYPES, encodeLittleEndian, isDtype, isFloatDtype, itemBytes, type Dtype } from './safetensors-dtypes.js';
 
 /** The reference implementation refuses headers above this size; so do we. */
 export const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
-const SUPPORTED_DTYPES = ['F32'];
-const F32_BYTES = 4;
-const hostIsLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** One tensor's header entry, validated; begin/end are offsets into the data section. */
 export interface TensorEntry {
   name: string;
+  dtype: Dtype;
   shape: readonly number[];
   begin: number;
   end: number;
@@ -27,8 +28,13 @@ export interface SafetensorsHeader {
 }
 
 export interface SafetensorsContents {
-  /** name -> tensor, in file order. */
+  /** name -> tensor for every float tensor (F64, F32, F16, BF16, as float32), in file order. */
   tensors: Record<string, Tensor>;
+  /**
+   * name -> tensor for every integer or boolean tensor (I64, I32, ..., U8, BOOL), values as
+   * they are in the file, in file order. loadStateDict takes them: `{ ...tensors, ...integers }`.
+   */
+  integers: Record<string, IntegerTensor>;
   metadata: Record<string, string>;
 }
 
@@ -84,8 +90,8 @@ function parseEntry(name: string, key: string, value: unknown, dataLength: numbe
     throw new TypeError(`${where} is missing ${missing.join(', ')}`);
   }
   if (typeof dtype !== 'string') throw new TypeError(`${where}: dtype must be a string, got ${describe(dtype)}`);
-  if (!SUPPORTED_DTYPES.includes(dtype)) {
-    throw new RangeError(`${where} has dtype ${dtype}, but convkit reads only ${SUPPORTED_DTYPES.join(', ')} (convert to float32 before saving)`);
+  if (!isDtype(dtype)) {
+    throw new RangeError(`${where} has dtype ${dtype}, which convkit does not read (it reads ${DTYPES.join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every(isOffset)) {
     throw new RangeError(`${where}: shape must be an array of non-negative integers, got ${describe(shape)}`);
@@ -103,10 +109,11 @@ function parseEntry(name: string, key: string, value: unknown, dataLength: numbe
   if (elements > MAX_ELEMENTS) {
     throw new RangeError(`${where}: shape ${formatShape(shape)} has more elements than the limit 2^31-1`);
   }
-  if (elements * F32_BYTES !== end - begin) {
-    throw new RangeError(`${where}: shape ${formatShape(shape)} needs ${elements * F32_BYTES} bytes of ${dtype} but data_offsets [${begin},${end}] hold ${end - begin}`);
+  const bytes = elements * itemBytes(dtype);
+  if (bytes !== end - begin) {
+    throw new RangeError(`${where}: shape ${formatShape(shape)} needs ${bytes} bytes of ${dtype} but data_offsets [${begin},${end}] hold ${end - begin}`);
   }
-  return { name: key, shape: Object.freeze((shape as number[]).slice()), begin, end };
+  return { name: key, dtype, shape: Object.freeze((shape as number[]).slice()), begin, end };
 }
 
 /**
@@ -148,22 +155,26 @@ export function parseHeader(name: string, headerBytes: Uint8Array, dataLength: n
   return { entries, metadata };
 }
 
-/** Copies each entry's bytes out of the data section into its own float32 tensor. */
-export function decodeTensors(entries: readonly TensorEntry[], data: Uint8Array): Record<string, Tensor> {
+/** The bytes of a BOOL tensor must be 0 or 1; anything else is not a bool PyTorch wrote. */
+function checkBool(name: string, e: TensorEntry, bytes: Uint8Array): void {
+  const bad = bytes.findIndex((b) => b > 1);
+  if (bad >= 0) throw new RangeError(`safetensors: '${name}': tensor '${e.name}' is BOOL but holds byte ${bytes[bad]} at element ${bad} (must be 0 or 1)`);
+}
+
+/** Copies each entry's bytes out of the data section into a tensor of its own. */
+export function decodeTensors(name: string, entries: readonly TensorEntry[], data: Uint8Array): Pick<SafetensorsContents, 'tensors' | 'integers'> {
   const tensors: Record<string, Tensor> = {};
+  const integers: Record<string, IntegerTensor> = {};
   for (const e of entries) {
-    const values = new Float32Array((e.end - e.begin) / F32_BYTES);
     const bytes = data.subarray(e.begin, e.end);
-    if (hostIsLittleEndian) {
-      // Copying bytes (not viewing them) works at any alignment and detaches from the file buffer.
-      new Uint8Array(values.buffer).set(bytes);
+    if (isFloatDtype(e.dtype)) {
+      setOwn(tensors, e.name, new Tensor(decodeFloat(e.dtype, bytes), e.shape));
     } else {
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * F32_BYTES, true);
+      if (e.dtype === 'BOOL') checkBool(name, e, bytes);
+      setOwn(integers, e.name, new IntegerTensor(e.dtype, decodeInteger(e.dtype, bytes), e.shape));
     }
-    setOwn(tensors, e.name, new Tensor(values, e.shape));
   }
-  return tensors;
+  return { tensors, integers };
 }
 
 /** Parses a whole safetensors file held in memory; name labels errors (a path, usually). */
@@ -172,19 +183,20 @@ export function readSafetensors(bytes: Uint8Array, name = 'safetensors'): Safete
   const headerLength = readHeaderLength(name, bytes.subarray(0, 8), bytes.length);
   const dataStart = 8 + headerLength;
   const header = parseHeader(name, bytes.subarray(8, dataStart), bytes.length - dataStart);
-  return { tensors: decodeTensors(header.entries, bytes.subarray(dataStart)), metadata: header.metadata };
+  return { ...decodeTensors(name, header.entries, bytes.subarray(dataStart)), metadata: header.metadata };
 }
 
-function checkTensors(op: string, tensors: unknown): Array<[string, Tensor]> {
-  if (!isPlainObject(tensors) || tensors instanceof Tensor) {
-    throw new TypeError(`${op}: tensors must be an object of name -> Tensor, got ${describe(tensors)}`);
+function checkTensors(op: string, tensors: unknown): Array<[string, Tensor | IntegerTensor]> {
+  if (!isPlainObject(tensors) || tensors instanceof Tensor || tensors instanceof IntegerTensor) {
+    throw new TypeError(`${op}: tensors must be an object of name -> Tensor or IntegerTensor, got ${describe(tensors)}`);
   }
   const list = Object.entries(tensors);
   for (const [key, t] of list) {
     if (key === '' || key === METADATA_KEY) throw new RangeError(`${op}: '${key}' cannot be a tensor name`);
-    if (!(t instanceof Tensor)) throw new TypeError(`${op}: tensor '${key}' must be a Tensor, got ${describe(t)}`);
+    if (!(t instanceof Tensor) && !(t instanceof IntegerTensor)) throw new TypeError(`${op}: tensor '${key}' must be a Tensor or IntegerTensor, got ${describe(t)}`);
+    if (t instanceof IntegerTensor) t.checkAttached(`${op}: '${key}'`); // a Tensor's data getter checks itself
   }
-  return list as Array<[string, Tensor]>;
+  return list as Array<[string, Tensor | IntegerTensor]>;
 }
 
 /** Checks that metadata is an object of string -> string (the format allows nothing else). */
@@ -198,11 +210,12 @@ export function checkMetadata(op: string, metadata: unknown): Record<string, str
 }
 
 /**
- * Serialises tensors (in their object order, contiguous) and metadata as safetensors bytes.
- * The header lists __metadata__ first and is padded with spaces to a multiple of 8 bytes, as the
- * reference implementation writes it, so the data section starts 8-byte aligned.
+ * Serialises tensors (in their object order, contiguous) and metadata as safetensors bytes:
+ * a Tensor as F32, an IntegerTensor in its own dtype. The header lists __metadata__ first and
+ * is padded with spaces to a multiple of 8 bytes, as the reference implementation writes it, so
+ * the data section starts 8-byte aligned.
  */
-export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(tensors: Record<string, Tensor | IntegerTensor>, metadata?: Record<string, string>): Uint8Array {
   const op = 'writeSafetensors';
   const list = checkTensors(op, tensors);
   const meta = checkMetadata(op, metadata);
@@ -211,25 +224,22 @@ export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Rec
   if (Object.keys(meta).length > 0) fields.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(meta)}`);
   let offset = 0;
   for (const [key, t] of list) {
-    const end = offset + t.size * F32_BYTES;
-    fields.push(`${JSON.stringify(key)}:${JSON.stringify({ dtype: 'F32', shape: t.shape, data_offsets: [offset, end] })}`);
+    const dtype = t instanceof IntegerTensor ? t.dtype : 'F32';
+    const end = offset + t.size * itemBytes(dtype);
+    fields.push(`${JSON.stringify(key)}:${JSON.stringify({ dtype, shape: t.shape, data_offsets: [offset, end] })}`);
     offset = end;
   }
   const json = new TextEncoder().encode(`{${fields.join(',')}}`);
   const headerLength = json.length + ((8 - (json.length % 8)) % 8);
   const out = new Uint8Array(8 + headerLength + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerLength), true);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
   out.set(json, 8);
   out.fill(0x20, 8 + json.length, 8 + headerLength);
   let at = 8 + headerLength;
   for (const [, t] of list) {
-    const data = t.device === 'cpu' ? t.data : t.toArray(); // a GPU tensor is copied to the host once
-    if (hostIsLittleEndian) {
-      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
-    } else {
-      for (let i = 0; i < data.length; i++) view.setFloat32(at + i * F32_BYTES, data[i], true);
-    }
+    // A GPU tensor is copied to the host once.
+    const data = t instanceof IntegerTensor ? t.data : t.device === 'cpu' ? t.data : t.toArray();
+    out.set(encodeLittleEndian(data), at);
     at += data.byteLength;
   }
   return out;

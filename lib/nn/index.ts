@@ -1,6 +1,6 @@
 // convkit.nn: layers as modules with named parameters, train/eval modes, state dicts and
 // JSON configs. Call a module with module.forward(x).
-export { Module, type ModuleConfig, type StateDict, type LoadStateDictOptions } from './module.js';
+export { Module, type ModuleConfig, type StateDict, type LoadableStateDict, type LoadStateDictOptions } from './module.js';
 export { Conv2d, Conv1d, type Conv2dLayerOptions, type Conv1dLayerOptions } from './conv.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { MaxPool2d, AvgPool2d, GlobalAvgPool2d } from './pool.js';

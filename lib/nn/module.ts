@@ -4,6 +4,7 @@
 //
 // JS classes cannot be called like functions: run a module with `model.forward(x)`.
 import { checkDevice, Tensor } from '../tensor.js';
+import { IntegerTensor } from '../integer-tensor.js';
 import { backendForDevice, getDefaultDevice } from '../backend/registry.js';
 import type { DeviceName } from '../backend/types.js';
 import { describe, formatShape } from '../shape.js';
@@ -17,6 +18,12 @@ export interface ModuleConfig {
 
 /** name -> tensor, parameters then buffers of each module, parents before children. */
 export type StateDict = Record<string, Tensor>;
+
+/**
+ * What loadStateDict takes: float32 tensors, and integer ones such as the int64
+ * num_batches_tracked of a PyTorch file (see readSafetensors' integers).
+ */
+export type LoadableStateDict = Record<string, Tensor | IntegerTensor>;
 
 export interface LoadStateDictOptions {
   /** Require exactly the module's keys (default true); shapes must match either way. */
@@ -164,10 +171,13 @@ export abstract class Module {
     return dict;
   }
 
-  /** Copies the values of dict into this module's parameters and buffers. */
-  loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): void {
+  /**
+   * Copies the values of dict into this module's parameters and buffers. An IntegerTensor's
+   * values are converted to float32 only if every one is exact (a RangeError otherwise).
+   */
+  loadStateDict(dict: LoadableStateDict, options: LoadStateDictOptions = {}): void {
     const op = `${this.constructor.name}.loadStateDict`;
-    if (dict === null || typeof dict !== 'object' || Array.isArray(dict) || dict instanceof Tensor) {
+    if (dict === null || typeof dict !== 'object' || Array.isArray(dict) || dict instanceof Tensor || dict instanceof IntegerTensor) {
       throw new TypeError(`${op}: dict must be an object of name -> Tensor, got ${describe(dict)}`);
     }
     if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object, got ${describe(options)}`);
@@ -189,19 +199,21 @@ export abstract class Module {
       }
     }
     // Check everything before copying anything, so a bad dict leaves the module as it was.
-    const copies: Array<[Tensor, Tensor]> = [];
+    const copies: Array<[Tensor, Tensor | Float32Array]> = [];
     for (const key of given) {
       const target = own[key];
       if (!target) continue;
       const source = dict[key];
-      if (!(source instanceof Tensor)) throw new TypeError(`${op}: '${key}' must be a Tensor, got ${describe(source)}`);
+      if (!(source instanceof Tensor) && !(source instanceof IntegerTensor)) {
+        throw new TypeError(`${op}: '${key}' must be a Tensor or IntegerTensor, got ${describe(source)}`);
+      }
       if (source.shape.length !== target.shape.length || source.shape.some((d, i) => d !== target.shape[i])) {
         throw new RangeError(`${op}: '${key}' has shape ${formatShape(source.shape)} but the module expects ${formatShape(target.shape)}`);
       }
-      copies.push([target, source]);
+      copies.push([target, source instanceof IntegerTensor ? source.toFloat32(`${op}: '${key}'`) : source]);
     }
     for (const [target, source] of copies) {
-      const values = source.device === 'cpu' ? source.data : source.toArray();
+      const values = source instanceof Float32Array ? source : source.device === 'cpu' ? source.data : source.toArray();
       if (target.isDeferred) {
         target.adopt(hostCopy(values)); // made from the values, never drawn first
       } else {
