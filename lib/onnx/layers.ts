@@ -72,16 +72,15 @@ const conv1d: Emitter<Conv1d> = (layer, ctx) => {
   ]);
 };
 
-// Gemm takes only 2-d inputs; an input with more dims (Linear acts on the last) is MatMul + Add.
+// convkit's Linear takes [N, features] only (its forward rejects more dims), which is Gemm's
+// input; summary() lets more dims through, so they are rejected here rather than exported.
 const linear: Emitter<Linear> = (layer, ctx) => {
+  if (ctx.inputShape.length !== 1) {
+    throw new RangeError(`exportOnnx: layer ${ctx.path || '(model)'} (Linear ${layer.inFeatures}->${layer.outFeatures}) gets input [${ctx.inputShape.join(', ')}] but takes only [features] (flatten first)`);
+  }
   const weight = initializer(ctx, 'weight', layer.weight);
-  const bias = layer.bias ? initializer(ctx, 'bias', layer.bias) : null;
-  if (ctx.inputShape.length === 1) return single('Gemm', ctx, layer, bias ? [weight, bias] : [weight], [intAttr('transB', 1)]);
-  const name = base(ctx, layer);
-  const transposed = ctx.graph.addNode('Transpose', `${name}.transpose`, [weight], `${name}.weight_t`, [intsAttr('perm', [1, 0])]);
-  if (!bias) return ctx.graph.addNode('MatMul', name, [ctx.input, transposed], `${name}.output`);
-  const product = ctx.graph.addNode('MatMul', `${name}.matmul`, [ctx.input, transposed], `${name}.matmul_output`);
-  return ctx.graph.addNode('Add', name, [product, bias], `${name}.output`);
+  const params = layer.bias ? [weight, initializer(ctx, 'bias', layer.bias)] : [weight];
+  return single('Gemm', ctx, layer, params, [intAttr('transB', 1)]);
 };
 
 /** Padding after the input that makes floor mode give the ceil-mode size (0 when it already does). */
@@ -89,28 +88,48 @@ function ceilPadding(out: number, stride: number, effectiveKernel: number, padde
   return Math.max(0, (out - 1) * stride + effectiveKernel - paddedSize);
 }
 
-// Ceil mode as extra end padding in floor mode: MaxPool pads with -inf, so the result is the
-// same, and it does not depend on how a runtime rounds a last window that starts in the padding.
+type PoolGeometry = ReturnType<typeof poolGeometry>;
+
+/** The extra end padding [rows, columns] that stands in for ceil mode. */
+function ceilPaddings(g: PoolGeometry): [number, number] {
+  return [
+    ceilPadding(g.oh, g.strideH, g.dilationH * (g.kh - 1) + 1, g.h + g.padTop + g.padBottom),
+    ceilPadding(g.ow, g.strideW, g.dilationW * (g.kw - 1) + 1, g.w + g.padLeft + g.padRight),
+  ];
+}
+
+// Ceil mode is always written as floor mode with extra end padding, never as ceil_mode: ONNX
+// before opset 19 (and runtimes of that time) keeps a last window that starts in the padding,
+// which convkit (as PyTorch) drops. MaxPool pads with -inf, so the extra padding changes nothing.
 const maxPool2d: Emitter<MaxPool2d> = (layer, ctx) => {
   const [kernel, options] = layer.toConfig().args;
   const g = poolGeometry('MaxPool2d', [1, ...ctx.inputShape], kernel, options, 'max');
-  const [effH, effW] = [g.dilationH * (g.kh - 1) + 1, g.dilationW * (g.kw - 1) + 1];
-  const extraH = ceilPadding(g.oh, g.strideH, effH, g.h + g.padTop + g.padBottom);
-  const extraW = ceilPadding(g.ow, g.strideW, effW, g.w + g.padLeft + g.padRight);
+  const [extraH, extraW] = ceilPaddings(g);
   return single('MaxPool', ctx, layer, [], [
     intsAttr('kernel_shape', [g.kh, g.kw]), intsAttr('strides', [g.strideH, g.strideW]),
     intsAttr('pads', [g.padTop, g.padLeft, g.padBottom + extraH, g.padRight + extraW]), intsAttr('dilations', [g.dilationH, g.dilationW]),
   ]);
 };
 
+// AveragePool with count_include_pad 0 leaves the extra end padding out of the divisor, as
+// convkit's ceil-mode windows leave out what lies past the padding. When the layer counts its
+// own padding, that padding is made real zeros by a Pad node first, so that it is counted.
 const avgPool2d: Emitter<AvgPool2d> = (layer, ctx) => {
   const [kernel, options] = layer.toConfig().args;
   const g = poolGeometry('AvgPool2d', [1, ...ctx.inputShape], kernel, options, 'avg');
-  return single('AveragePool', ctx, layer, [], [
-    intsAttr('kernel_shape', [g.kh, g.kw]), intsAttr('strides', [g.strideH, g.strideW]),
-    intsAttr('pads', [g.padTop, g.padLeft, g.padBottom, g.padRight]),
-    intAttr('count_include_pad', g.countIncludePad ? 1 : 0), intAttr('ceil_mode', g.ceilMode ? 1 : 0),
-  ]);
+  const [extraH, extraW] = ceilPaddings(g);
+  const pads = [g.padTop, g.padLeft, g.padBottom, g.padRight];
+  const window = [intsAttr('kernel_shape', [g.kh, g.kw]), intsAttr('strides', [g.strideH, g.strideW])];
+  if (extraH === 0 && extraW === 0) {
+    return single('AveragePool', ctx, layer, [], [...window, intsAttr('pads', pads), intAttr('count_include_pad', g.countIncludePad ? 1 : 0)]);
+  }
+  if (!g.countIncludePad) {
+    return single('AveragePool', ctx, layer, [], [...window, intsAttr('pads', [g.padTop, g.padLeft, g.padBottom + extraH, g.padRight + extraW])]);
+  }
+  const name = base(ctx, layer);
+  const padding = ctx.graph.addInt64Initializer(`${name}.pads`, [0, 0, g.padTop, g.padLeft, 0, 0, g.padBottom, g.padRight]);
+  const padded = ctx.graph.addNode('Pad', `${name}.pad`, [ctx.input, padding], `${name}.padded`);
+  return ctx.graph.addNode('AveragePool', name, [padded], `${name}.output`, [...window, intsAttr('pads', [0, 0, extraH, extraW])]);
 };
 
 // ONNX Flatten always makes 2-d [N, rest] output; convkit's keeps the dims before startDim, so
