@@ -123,7 +123,7 @@ const avgPool2d: Emitter<AvgPool2d> = (layer, ctx) => {
   if (extraH === 0 && extraW === 0) {
     return single('AveragePool', ctx, layer, [], [...window, intsAttr('pads', pads), intAttr('count_include_pad', g.countIncludePad ? 1 : 0)]);
   }
-  if (!g.countIncludePad) {
+  if (!g.countIncludePad || pads.every((p) => p === 0)) {
     return single('AveragePool', ctx, layer, [], [...window, intsAttr('pads', [g.padTop, g.padLeft, g.padBottom + extraH, g.padRight + extraW])]);
   }
   const name = base(ctx, layer);
