@@ -118,8 +118,8 @@ export class Conv1d extends Module {
   }
 }
 
-/** Conv1d padding as conv2d padding of a height-1 plane: [top, left, bottom, right]. */
-function planePadding(op: string, padding: Conv1dLayerOptions['padding']): Padding {
+/** @internal Conv1d padding as conv2d padding of a height-1 plane: [top, left, bottom, right]. */
+export function planePadding(op: string, padding: Conv1dLayerOptions['padding']): Padding {
   if (padding === undefined || padding === 'same' || padding === 'valid') return padding ?? 0;
   if (Array.isArray(padding) && padding.length === 2) {
     return [0, checkInt(op, 'padding[0]', padding[0], 0), 0, checkInt(op, 'padding[1]', padding[1], 0)];

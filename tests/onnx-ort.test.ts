@@ -1,0 +1,60 @@
+// exportOnnx round trip through onnxruntime-node: each exported model must give convkit's
+// eval-mode outputs. onnxruntime-node is an optional peer (benches/interop), never a dependency:
+// install it locally with
+//   ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save --ignore-scripts onnxruntime-node
+// Without it these tests are skipped.
+import { describe, expect, it } from 'vitest';
+import { encodeOnnx, noGrad, tensor } from '../lib/index.js';
+import { exportCases, leNet } from './onnx-models.js';
+import { randData, rng } from './helpers.js';
+
+interface OrtTensor { dims: readonly number[]; data: Float32Array }
+interface Ort {
+  InferenceSession: { create(model: Uint8Array): Promise<{ run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> }> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+}
+
+// A variable specifier, so that typecheck does not need the package either.
+const ORT_PACKAGE = 'onnxruntime-node';
+const ort: Ort | null = await import(ORT_PACKAGE).then((m) => (m.default ?? m) as Ort, () => null);
+
+const OPSETS = [11, 12, 13, 14, 15, 16, 17];
+const BATCHES = [1, 3, 8];
+
+/** |actual - expected| <= 1e-5 * max(1, |expected|) everywhere. */
+function expectClose(actual: Float32Array, expected: Float32Array, what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (!(Math.abs(actual[i] - expected[i]) <= 1e-5 * Math.max(1, Math.abs(expected[i])))) {
+      expect.fail(`${what}: element ${i} is ${actual[i]} in onnxruntime but ${expected[i]} in convkit`);
+    }
+  }
+}
+
+describe.skipIf(!ort)(`exportOnnx in onnxruntime-node${ort ? '' : ' (skipped: onnxruntime-node is not installed; see the header of this file)'}`, () => {
+  const runtime = ort as Ort;
+
+  async function expectSameOutputs(model: Parameters<typeof encodeOnnx>[0], inputShape: number[], opset: number, seed: number): Promise<void> {
+    const session = await runtime.InferenceSession.create(encodeOnnx(model, { inputShape, opset }));
+    model.eval();
+    const r = rng(seed);
+    for (const n of BATCHES) {
+      const shape = [n, ...inputShape];
+      const x = randData(r, shape.reduce((a, b) => a * b, 1));
+      const expected = noGrad(() => model.forward(tensor(x, shape)));
+      const { output } = await session.run({ input: new runtime.Tensor('float32', x, shape) });
+      expect(output.dims, `output shape, batch ${n}`).toEqual(expected.shape);
+      expectClose(output.data, expected.toArray(), `opset ${opset}, batch ${n}`);
+    }
+  }
+
+  it('a convkit LeNet runs with the same outputs (issue 13 done-when)', async () => {
+    await expectSameOutputs(leNet(), [1, 32, 32], 13, 1);
+  });
+
+  for (const c of exportCases()) {
+    it(`${c.name}: same outputs at opsets ${OPSETS[0]}-${OPSETS[OPSETS.length - 1]}`, async () => {
+      for (const opset of OPSETS) await expectSameOutputs(c.model, c.inputShape, opset, opset);
+    });
+  }
+});
