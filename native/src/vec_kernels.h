@@ -74,6 +74,13 @@ struct VecKernels {
   // when relu (NaN kept). bias may be null.
   void (*conv_direct)(const float* xp, int64_t c, int64_t ph, int64_t pw, const float* w, const float* bias,
                       int64_t o, int64_t kh, int64_t kw, float* y, int64_t oh, int64_t ow, bool relu);
+  // The same, vectorised over output channels instead of pixels, for narrow rows: o is a
+  // multiple of the vector width (conv_lanes), and wp holds the weights repacked as
+  // [c][kh][kw][o]. Each pixel keeps o / conv_lanes accumulators; y as above.
+  void (*conv_direct_channels)(const float* xp, int64_t c, int64_t ph, int64_t pw, const float* wp,
+                               const float* bias, int64_t o, int64_t kh, int64_t kw, float* y, int64_t oh,
+                               int64_t ow, bool relu);
+  int conv_lanes;
 
   // Optimizer updates over n elements, formulas in convkit/optim.h. A null state pointer
   // turns off what needs it: buf (SGD momentum, null when momentum is 0), vmax (AMSGrad),
@@ -431,6 +438,60 @@ void conv_direct_blocks(const float* xp, int64_t c, int64_t ph, int64_t pw, cons
     if (o0 < o)
       conv_direct_blocks<OB - 1>(xp, c, ph, pw, w + o0 * c * kh * kw, bias ? bias + o0 : nullptr, o - o0, kh, kw,
                                  y + o0 * oh * ow, oh, ow, relu);
+  }
+}
+
+// P pixels of one output row x OV vectors of output channels (o = OV * W), all in registers:
+// per tap, OV weight loads serve P * OV broadcast FMAs. The accumulators go out through a small
+// [P][o] buffer, transposed into the rows of y.
+template <int P, int OV>
+void conv_channels_pixels(const float* xp, int64_t c, int64_t ph, int64_t pw, const float* wp, const float* bias,
+                          int64_t kh, int64_t kw, float* y, int64_t oh, int64_t ow, int64_t oy, int64_t ox, bool relu) {
+  constexpr int64_t O = int64_t(OV) * W;
+  T acc[P][OV];
+  for (int v = 0; v < OV; ++v) {
+    const T b = bias ? V::load(bias + v * W) : V::set1(0.f);
+    for (int p = 0; p < P; ++p) acc[p][v] = b;
+  }
+  for (int64_t ci = 0; ci < c; ++ci) {
+    for (int64_t ky = 0; ky < kh; ++ky) {
+      const float* row = xp + (ci * ph + oy + ky) * pw + ox;
+      const float* wk = wp + ((ci * kh + ky) * kw) * O;
+      for (int64_t kx = 0; kx < kw; ++kx) {
+        T wv[OV];
+        for (int v = 0; v < OV; ++v) wv[v] = V::load(wk + kx * O + v * W);
+        for (int p = 0; p < P; ++p) {
+          const T xb = V::set1(row[p + kx]);
+          for (int v = 0; v < OV; ++v) acc[p][v] = V::fma(xb, wv[v], acc[p][v]);
+        }
+      }
+    }
+  }
+  float out[P * O];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < OV; ++v) V::store(out + p * O + v * W, relu ? V::le0(acc[p][v], V::set1(0.f), acc[p][v]) : acc[p][v]);
+  const int64_t plane = oh * ow;
+  for (int64_t ch = 0; ch < O; ++ch)
+    for (int p = 0; p < P; ++p) y[ch * plane + oy * ow + ox + p] = out[p * O + ch];
+}
+
+// A row's pixels in runs of P, then the rest by smaller runs.
+template <int P, int OV>
+void conv_channels_row(const float* xp, int64_t c, int64_t ph, int64_t pw, const float* wp, const float* bias,
+                       int64_t kh, int64_t kw, float* y, int64_t oh, int64_t ow, int64_t oy, int64_t ox0, bool relu) {
+  int64_t ox = ox0;
+  for (; ox + P <= ow; ox += P) conv_channels_pixels<P, OV>(xp, c, ph, pw, wp, bias, kh, kw, y, oh, ow, oy, ox, relu);
+  if constexpr (P > 1) {
+    if (ox < ow) conv_channels_row<P - 1, OV>(xp, c, ph, pw, wp, bias, kh, kw, y, oh, ow, oy, ox, relu);
+  }
+}
+
+void k_conv_direct_channels(const float* xp, int64_t c, int64_t ph, int64_t pw, const float* wp, const float* bias,
+                            int64_t o, int64_t kh, int64_t kw, float* y, int64_t oh, int64_t ow, bool relu) {
+  // 12 pixels x 1 vector or 6 x 2 keep 12 accumulators: within the registers of every ISA.
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    if (o == W) conv_channels_row<12, 1>(xp, c, ph, pw, wp, bias, kh, kw, y, oh, ow, oy, 0, relu);
+    else conv_channels_row<6, 2>(xp, c, ph, pw, wp, bias, kh, kw, y, oh, ow, oy, 0, relu);
   }
 }
 

@@ -203,6 +203,10 @@ int main() {
       make(3, 3, 9, 11, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2),     // "same" width, dilated
       make(2, 3, 6, 13, 5, 3, 5, 1, 1, 0, 3, 2, 1),           // "same" width, asymmetric
       make(2, 2, 4, 6, 3, 5, 3, 1, 1, 2, 1, 2, 1),            // padding rows above and below
+      // direct, vectorised over output channels (rows narrower than a few vectors)
+      make(3, 5, 9, 13, 32, 3, 3, 1, 1, 1, 1, 1, 1),          // 32 channels: two AVX-512 vectors
+      make(2, 4, 7, 11, 16, 3, 3, 1, 1, 1, 0, 2, 1, 1, 1, 2), // 8 per group, asymmetric padding
+      make(2, 3, 6, 5, 8, 2, 2),                               // one AVX2 vector, rows of 4
   };
   int i = 0;
   for (const ConvShape& s : shapes) {

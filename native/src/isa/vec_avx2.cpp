@@ -149,7 +149,7 @@ extern const VecKernels vec_kernels_avx2 = {
     k_tanh_fwd,      k_tanh_bwd,      k_row_max,       k_row_sum,          k_row_dot,     k_exp_shift_sum,
     k_scale,         k_add_scalar,    k_sub2, k_softmax_bwd_s, k_logsoftmax_bwd_s, k_vmax_acc,    k_exp_sub_v,
     k_vadd_acc,      k_vfma_acc,      k_vmul_v,        k_vsub2_v,           k_softmax_bwd_v, k_logsoftmax_bwd_v,
-    k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row, k_conv_direct,
+    k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row, k_conv_direct, k_conv_direct_channels, W,
     k_sgd_step,      k_adam_step,     k_rmsprop_step,
     k_axpy,          k_scale_to,      k_fill,          k_col_sums,         k_sum_f64,
 };
