@@ -4,15 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { compile, manualSeed, nn, noGrad, optim, tensor, Tensor, crossEntropy } from '../lib/index.js';
 import { backends, expectClose, randTensor, rng, withBackend, withBackendAsync } from './helpers.js';
+import { leNet5 } from './models.js';
 
 const r = rng(21);
-
-function lenet(): nn.Sequential {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 6, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(6, 16, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(), new nn.Linear(400, 120), new nn.ReLU(), new nn.Linear(120, 84), new nn.ReLU(), new nn.Linear(84, 10));
-}
 
 /** Gives every BatchNorm2d running statistics away from 0 and 1, by forward passes in training mode. */
 function warmBatchNorm(model: nn.Module, shape: number[]): void {
@@ -24,7 +18,7 @@ function warmBatchNorm(model: nn.Module, shape: number[]): void {
 interface Case { name: string; build: () => nn.Module; inputShape: number[] }
 
 const cases: Case[] = [
-  { name: 'LeNet-5', build: lenet, inputShape: [1, 32, 32] },
+  { name: 'LeNet-5', build: () => leNet5(), inputShape: [1, 32, 32] },
   {
     name: 'conv + BatchNorm (folded) + ReLU, a BatchNorm alone, dropout, avg and global pooling',
     build: () => new nn.Sequential(
@@ -70,7 +64,7 @@ for (const backend of backends) {
 
     it('gives each of many concurrent runAsync calls its own result', async () => {
       await withBackendAsync(backend, async () => {
-        const model = lenet();
+        const model = leNet5();
         const compiled = compile(model, { inputShape: [1, 32, 32] });
         const inputs = Array.from({ length: 12 }, (_, i) => randTensor(r, [1 + (i % 5) * 7, 1, 32, 32]));
         const results = await Promise.all(inputs.map((x) => compiled.runAsync(x)));
@@ -81,7 +75,7 @@ for (const backend of backends) {
     it('sees an optimizer step, loadStateDict and a write through data', () => {
       withBackend(backend, () => {
         manualSeed(9);
-        const model = lenet();
+        const model = leNet5();
         const compiled = compile(model, { inputShape: [1, 32, 32] });
         const x = randTensor(r, [3, 1, 32, 32]);
         const check = (label: string) => expectClose(compiled.run(x).toArray(), noGrad(() => model.forward(x)).toArray(), label, 1e-4, 1e-5);
@@ -90,7 +84,7 @@ for (const backend of backends) {
         crossEntropy(model.forward(x), [1, 2, 3]).backward();
         opt.step();
         check('after an optimizer step');
-        const other = lenet();
+        const other = leNet5();
         model.loadStateDict(other.stateDict());
         check('after loadStateDict');
         (model[0] as nn.Conv2d).weight.data.fill(0.01);
@@ -100,7 +94,7 @@ for (const backend of backends) {
 
     it('keeps its result when the input is disposed or transferred during runAsync', async () => {
       await withBackendAsync(backend, async () => {
-        const compiled = compile(lenet(), { inputShape: [1, 32, 32] });
+        const compiled = compile(leNet5(), { inputShape: [1, 32, 32] });
         const x = randTensor(r, [64, 1, 32, 32]);
         const want = compiled.run(x).toArray();
         const copy = new Tensor(x.data.slice(), x.shape);
@@ -135,12 +129,12 @@ describe('compile: what it cannot take', () => {
 });
 
 describe('compile and run: bad input', () => {
-  const compiled = compile(lenet(), { inputShape: [1, 32, 32] });
+  const compiled = compile(leNet5(), { inputShape: [1, 32, 32] });
   const cases: Array<[string, () => unknown, typeof TypeError | typeof RangeError, RegExp]> = [
     ['compile: not a module', () => compile({} as never, { inputShape: [1] }), TypeError, /^compile: model must be an nn\.Module/],
-    ['compile: no inputShape', () => compile(lenet(), {} as never), TypeError, /^compile: options\.inputShape is required/],
-    ['compile: unknown option', () => compile(lenet(), { inputShape: [1, 32, 32], batch: 3 } as never), TypeError, /^compile: unknown option 'batch'/],
-    ['compile: inputShape with a 0', () => compile(lenet(), { inputShape: [1, 0, 32] }), RangeError, /^compile: inputShape must be one sample's shape/],
+    ['compile: no inputShape', () => compile(leNet5(), {} as never), TypeError, /^compile: options\.inputShape is required/],
+    ['compile: unknown option', () => compile(leNet5(), { inputShape: [1, 32, 32], batch: 3 } as never), TypeError, /^compile: unknown option 'batch'/],
+    ['compile: inputShape with a 0', () => compile(leNet5(), { inputShape: [1, 0, 32] }), RangeError, /^compile: inputShape must be one sample's shape/],
     ['run: not a tensor', () => compiled.run([1, 2] as never), TypeError, /^run: x must be a Tensor/],
     ['run: wrong shape', () => compiled.run(tensor(new Float32Array(28 * 28), [1, 1, 28, 28])), RangeError, /^run: x must have shape \[N, 1, 32, 32\] \(the compiled input shape\), got \[1,1,28,28\]/],
     ['run: no batch dim', () => compiled.run(tensor(new Float32Array(1024), [1, 32, 32])), RangeError, /^run: x must have shape \[N, 1, 32, 32\]/],

@@ -15,6 +15,7 @@ import { backendForDevice, installCudaAddonForTesting } from '../lib/backend/reg
 import { allCases, caseTolerance, type OpCase } from './op-cases.js';
 import { expectClose, forwardBackward, hasCpu, randData, rng, withBackend, withBackendAsync } from './helpers.js';
 import { fakeCuda, faults, transfers } from './fixtures/fake-cuda.js';
+import { leNet5 } from './models.js';
 
 const realGpu = backendInfo().cuda.available;
 const cases = allCases();
@@ -53,13 +54,6 @@ function expectIndependentCopies(): void {
   back.data[1] = 99;
   expect(Array.from(onDevice.toArray())).toEqual([1, 2, 3]);
   expect(Array.from(back.data)).toEqual([1, 99, 3]);
-}
-
-function lenet(): nn.Sequential {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 6, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(6, 16, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(), new nn.Linear(400, 120), new nn.ReLU(), new nn.Linear(120, 84), new nn.ReLU(), new nn.Linear(84, 10));
 }
 
 describe.skipIf(realGpu)('without a GPU', () => {
@@ -151,7 +145,7 @@ describe('device code paths on a fake device', () => {
 
   it('a training step (forward, loss, backward, optimizer) never copies to the host', () => {
     manualSeed(7);
-    const model = lenet().to('cuda');
+    const model = leNet5().to('cuda');
     const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
     const x = tensor(randData(rng(5), 4 * 32 * 32), [4, 1, 32, 32], { device: 'cuda' });
     transfers.downloads = 0;
@@ -168,7 +162,7 @@ describe('device code paths on a fake device', () => {
     const train = data.mnist('train', { pad: 2, limit: 96 });
     const run = async (device: 'cpu' | 'cuda') => {
       manualSeed(3);
-      const model = lenet();
+      const model = leNet5();
       const params = model.parameters();
       const opt = new optim.SGD(params, { lr: 0.05, momentum: 0.9 });
       model.to(device);
@@ -188,7 +182,7 @@ describe('device code paths on a fake device', () => {
   it('fit and evaluate read the loss and logits back asynchronously, never with a blocking copy', async () => {
     const train = data.mnist('train', { pad: 2, limit: 64 });
     manualSeed(5);
-    const model = lenet().to('cuda');
+    const model = leNet5().to('cuda');
     transfers.downloads = 0;
     transfers.asyncDownloads = 0;
     const history = await fit(model, train, {
@@ -208,7 +202,7 @@ describe('device code paths on a fake device', () => {
 
   it('fit passes an asynchronous read error on, with no unhandled rejection', async () => {
     manualSeed(6);
-    const model = lenet().to('cuda');
+    const model = leNet5().to('cuda');
     const train = data.mnist('train', { pad: 2, limit: 64 });
     faults.asyncDownload = new RangeError('cuda: an illegal memory access was encountered');
     try {
@@ -253,7 +247,7 @@ describe.skipIf(!realGpu)('on the GPU', () => {
     const test = data.mnist('test', { pad: 2, limit: 1000 });
     const run = async (device: 'cpu' | 'cuda') => {
       manualSeed(1);
-      const model = lenet().to(device);
+      const model = leNet5().to(device);
       await fit(model, train, { epochs: 2, batchSize: 32, optimizer: new optim.Adam(model.parameters(), { lr: 2e-3 }), progress: false });
       return (await evaluate(model, test, { metrics: ['accuracy'] })).accuracy!;
     };

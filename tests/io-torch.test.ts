@@ -8,21 +8,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as nn from '../lib/nn/index.js';
 import { IntegerTensor, loadStateDictFile, readSafetensors, type SafetensorsContents, type Tensor } from '../lib/index.js';
 import { backends, expectClose, withBackend } from './helpers.js';
+import { leNet5 } from './models.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'torch');
 
 /** torch.nn.Sequential(Conv2d(1,6,5), BatchNorm2d(6), ReLU(), MaxPool2d(2), ...), as in the script. */
-function leNet5WithBatchNorm(): nn.Sequential {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 6, 5), new nn.BatchNorm2d(6), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(6, 16, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(400, 120), new nn.ReLU(),
-    new nn.Linear(120, 84), new nn.ReLU(),
-    new nn.Linear(84, 10),
-  );
-}
-
 const io = readSafetensors(new Uint8Array(readFileSync(join(fixtures, 'lenet-bn-io.safetensors'))), 'lenet-bn-io').tensors;
 let f32: SafetensorsContents;
 let f16: SafetensorsContents;
@@ -37,17 +27,17 @@ describe('the PyTorch state_dict file', () => {
     expect(Object.keys(f32.integers)).toEqual(['1.num_batches_tracked']);
     const counter = f32.integers['1.num_batches_tracked'];
     expect([counter.dtype, counter.shape, counter.data]).toEqual(['I64', [], new BigInt64Array([5n])]);
-    expect(Object.keys({ ...f32.tensors, ...f32.integers }).sort()).toEqual(Object.keys(leNet5WithBatchNorm().stateDict()).sort());
+    expect(Object.keys({ ...f32.tensors, ...f32.integers }).sort()).toEqual(Object.keys(leNet5({ batchNorm: true }).stateDict()).sort());
   });
 
   it('needs its integers too: the float tensors alone miss num_batches_tracked', () => {
-    expect(() => leNet5WithBatchNorm().loadStateDict(f32.tensors)).toThrow(/missing keys: 1\.num_batches_tracked/);
+    expect(() => leNet5({ batchNorm: true }).loadStateDict(f32.tensors)).toThrow(/missing keys: 1\.num_batches_tracked/);
   });
 });
 
 describe.each(backends)('a PyTorch LeNet-5 with BatchNorm on %s', (backend) => {
   const loaded = (contents: SafetensorsContents): nn.Sequential => {
-    const model = leNet5WithBatchNorm();
+    const model = leNet5({ batchNorm: true });
     model.loadStateDict({ ...contents.tensors, ...contents.integers });
     return model.eval();
   };

@@ -9,6 +9,7 @@ import { noGrad, tensor, Tensor } from '../lib/index.js';
 import { manualSeed } from '../lib/random.js';
 import { load, loadStateDictFile, readSafetensors, save, saveSync, writeSafetensors } from '../lib/io/index.js';
 import { randTensor, rng } from './helpers.js';
+import { leNet5 } from './models.js';
 
 const any = (v: unknown) => v as never;
 const dir = mkdtempSync(join(tmpdir(), 'convkit-io-'));
@@ -16,21 +17,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let fileCounter = 0;
 const freshPath = (name = 'model') => join(dir, `${name}-${fileCounter++}.safetensors`);
 
-function leNet5WithBatchNorm(): nn.Sequential {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 6, 5), new nn.BatchNorm2d(6), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(6, 16, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(400, 120), new nn.ReLU(),
-    new nn.Linear(120, 84), new nn.ReLU(),
-    new nn.Linear(84, 10),
-  );
-}
-
 /** A model whose running statistics are no longer their initial values. */
 function trainedLeNet(): nn.Sequential {
   manualSeed(7);
-  const model = leNet5WithBatchNorm();
+  const model = leNet5({ batchNorm: true });
   noGrad(() => {
     model.forward(randTensor(rng(2), [4, 1, 32, 32]));
     model.forward(randTensor(rng(3), [4, 1, 32, 32]));

@@ -5,19 +5,9 @@ import * as nn from '../lib/nn/index.js';
 import { manualSeed } from '../lib/random.js';
 import { noGrad, tensor, Tensor } from '../lib/index.js';
 import { backends, expectClose, gradcheck, randTensor, rng, withBackend } from './helpers.js';
+import { leNet5 } from './models.js';
 
 const any = (v: unknown) => v as never;
-
-function leNet5(): nn.Sequential {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 6, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(6, 16, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(400, 120), new nn.ReLU(),
-    new nn.Linear(120, 84), new nn.ReLU(),
-    new nn.Linear(84, 10),
-  );
-}
 
 const count = (m: nn.Module) => m.parameters().reduce((s, p) => s + p.size, 0);
 

@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as nn from '../lib/nn/index.js';
 import { encodeOnnx, exportOnnx, tensor } from '../lib/index.js';
 import { decodeModelProto } from '../lib/onnx/schema.js';
-import { exportCases, leNet } from './onnx-models.js';
+import { exportCases } from './onnx-models.js';
+import { leNet5 } from './models.js';
 
 const any = (v: unknown) => v as never;
 const dir = mkdtempSync(join(tmpdir(), 'convkit-onnx-'));
@@ -39,7 +40,7 @@ function floatsOf(raw: Uint8Array): Float32Array {
 describe('exportOnnx file structure', () => {
   it('LeNet: opset, IR version, input and output with the dynamic batch dim N, node types', async () => {
     const path = join(dir, 'lenet.onnx');
-    const model = leNet();
+    const model = leNet5();
     await exportOnnx(model, path, { inputShape: [1, 32, 32] });
     const m = decode(readFileSync(path));
     expect(m.opset_import).toEqual([{ domain: '', version: 13 }]);
@@ -60,7 +61,7 @@ describe('exportOnnx file structure', () => {
   });
 
   it('initializers are the state dict: names, shapes and little-endian float32 values', () => {
-    const model = leNet();
+    const model = leNet5();
     const m = decode(encodeOnnx(model, { inputShape: [1, 32, 32] }));
     const state = model.stateDict();
     expect(m.graph.initializer.map((t) => t.name)).toEqual(Object.keys(state));
@@ -181,7 +182,7 @@ describe('exportOnnx file structure', () => {
 });
 
 describe('exportOnnx bad arguments', () => {
-  const lenet = leNet();
+  const lenet = leNet5();
   const ok = { inputShape: [1, 32, 32] };
   class Residual extends nn.Module {
     forward(x: ReturnType<typeof tensor>) { return x; }

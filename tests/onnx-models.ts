@@ -3,6 +3,7 @@
 import * as nn from '../lib/nn/index.js';
 import { tensor } from '../lib/index.js';
 import { rng } from './helpers.js';
+import { leNet5 } from './models.js';
 
 export interface ExportCase {
   name: string;
@@ -30,21 +31,10 @@ export function randomizeBatchNorm(model: nn.Module, seed: number): nn.Module {
   return model;
 }
 
-export function leNet(): nn.Sequential {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 6, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(6, 16, 5), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(400, 120), new nn.ReLU(),
-    new nn.Linear(120, 84), new nn.ReLU(),
-    new nn.Linear(84, 10),
-  );
-}
-
 /** The export cases, freshly built and randomized. */
 export function exportCases(): ExportCase[] {
   const cases: ExportCase[] = [
-    { name: 'LeNet', model: leNet(), inputShape: [1, 32, 32] },
+    { name: 'LeNet', model: leNet5(), inputShape: [1, 32, 32] },
     {
       // Conv2d and BatchNorm2d with every option, a nested Sequential, Softmax over features.
       name: 'conv2d options',

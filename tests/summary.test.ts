@@ -10,16 +10,9 @@ import {
 import { convGeometry } from '../lib/geometry.js';
 import { Tensor } from '../lib/tensor.js';
 import { isExactOutputSize, outputSize, outputSizeDetail, parseSpec, stepsToReach, summary } from '../lib/summary/index.js';
+import { leNet5 } from './models.js';
 
 const LENET_SPEC = '1x32x32 conv6k5 relu pool2 conv16k5 relu pool2 flatten fc120 relu fc84 relu fc10';
-
-function lenet(): Sequential {
-  return new Sequential(
-    new Conv2d(1, 6, 5), new ReLU(), new MaxPool2d(2),
-    new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2),
-    new Flatten(), new Linear(400, 120), new ReLU(), new Linear(120, 84), new ReLU(), new Linear(84, 10),
-  );
-}
 
 function expectThrow(f: () => unknown, type: ErrorConstructor, ...parts: string[]): string {
   let error: unknown;
@@ -126,7 +119,7 @@ describe('stepsToReach', () => {
 
 describe('summary', () => {
   it('matches the LeNet-5 walkthrough', () => {
-    const s = summary(lenet(), [1, 32, 32]);
+    const s = summary(leNet5(), [1, 32, 32]);
     const conv = s.rows.filter((r) => r.type !== 'ReLU');
     expect(conv.map((r) => r.outputShape)).toEqual([[6, 28, 28], [6, 14, 14], [16, 10, 10], [16, 5, 5], [400], [120], [84], [10]]);
     expect(conv.map((r) => r.params)).toEqual([156, 0, 2416, 0, 0, 48120, 10164, 850]);
@@ -148,7 +141,7 @@ describe('summary', () => {
   });
 
   it('renders an aligned table with a totals line', () => {
-    const text = summary(lenet(), [1, 32, 32]).toString();
+    const text = summary(leNet5(), [1, 32, 32]).toString();
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^Layer\s+Type\s+Output shape\s+Weights\s+Biases\s+Params\s+MACs\s+RF\s+Jump$/);
     expect(text).toContain('Conv2d 6->16, 5x5');
@@ -161,7 +154,7 @@ describe('summary', () => {
     expect(row7.slice(paramsEnd - '48,120'.length, paramsEnd)).toBe('48,120');
     const weightsEnd = lines[0].indexOf('Weights') + 'Weights'.length;
     expect(row7.slice(weightsEnd - '48,000'.length, weightsEnd)).toBe('48,000');
-    expect(String(summary(lenet(), [1, 32, 32]))).toBe(text);
+    expect(String(summary(leNet5(), [1, 32, 32]))).toBe(text);
   });
 
   it('grows the receptive field of a 3x3 stack by 2 a layer: 2n + 1', () => {
@@ -241,8 +234,8 @@ describe('summary', () => {
     expectThrow(() => summary(new Sequential(new Linear(100, 10)), [4, 5, 5]), RangeError, 'layer 0 (Linear 100->10) gets input [4, 5, 5] but expects 100 features', 'flatten');
     expectThrow(() => summary(new Sequential(new Sequential(new MaxPool2d(2))), [3, 8]), RangeError, 'layer 0.0 (MaxPool2d 2x2) gets input [3, 8] but expects a 3-d input');
     expectThrow(() => summary(new Sequential(new BatchNorm2d(3)), [4, 8, 8]), RangeError, 'expects 3 channels but gets 4');
-    expectThrow(() => summary(lenet(), [1, 32]), RangeError, 'layer 0');
-    expectThrow(() => summary(lenet(), [1, 0, 32]), RangeError, 'inputShape[1] must be a positive integer');
+    expectThrow(() => summary(leNet5(), [1, 32]), RangeError, 'layer 0');
+    expectThrow(() => summary(leNet5(), [1, 0, 32]), RangeError, 'inputShape[1] must be a positive integer');
     expectThrow(() => summary({} as never, [1]), TypeError, 'model must be a Module');
   });
 
@@ -259,7 +252,7 @@ describe('parseSpec', () => {
     const { inputShape, model } = parseSpec(LENET_SPEC);
     expect(inputShape).toEqual([1, 32, 32]);
     expect(model).toBeInstanceOf(Sequential);
-    expect(model.toConfig()).toEqual(lenet().toConfig());
+    expect(model.toConfig()).toEqual(leNet5().toConfig());
     expect(summary(model, inputShape).totalParams).toBe(61706);
   });
 
