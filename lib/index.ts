@@ -25,3 +25,5 @@ export { summary, outputSize, outputSizeDetail, stepsToReach, parseSpec, type La
 export { fit, evaluate, predict } from './train/index.js';
 export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, CallbackResult, TrainControl, EarlyStoppingOptions, CheckpointOptions, ProgressOptions, ProgressWriter, EvaluateOptions, EvaluateResult, PredictOptions, DataSource, LossName, LossFunction, MetricName, MonitorName } from './train/index.js';
 export { save, saveSync, load, loadStateDictFile, readSafetensors, writeSafetensors, type SaveOptions, type SafetensorsContents } from './io/index.js';
+export { createBatcher, createWorkerPool, fromImage, QueueFullError, ClosedError } from './serve/index.js';
+export type { Batcher, BatcherOptions, BatcherStats, InferFunction, WorkerPool, WorkerPoolOptions, WorkerPoolCallOptions, FromImageOptions, ChannelCount, CallOptions } from './serve/index.js';

@@ -22,7 +22,7 @@ const expectedExports = [
   'Generator', 'Tensor', 'availableBackends', 'avgPool2d', 'backendInfo', 'batchNorm2d', 'bceWithLogits', 'cpu', 'dropout', 'nn', 'conv2d', 'conv2dAsync', 'crossEntropy', 'cuda', 'evaluate', 'fit', 'flatten', 'gemm',
   'gemmAsync', 'getBackend', 'globalAvgPool2d', 'globalMaxPool2d', 'leakyRelu', 'init', 'data', 'linear', 'load', 'loadStateDictFile', 'readSafetensors', 'save', 'saveSync', 'writeSafetensors', 'logSoftmax', 'manualSeed', 'matmul', 'mseLoss', 'nllLoss',
   'matmulAsync', 'maxPool2d', 'maxPool2dAsync', 'noGrad', 'optim', 'outputSize', 'outputSizeDetail', 'parseSpec', 'predict', 'relu', 'reshape', 'setBackend', 'setNumThreads', 'sigmoid',
-  'softmax', 'stepsToReach', 'summary', 'tanh', 'tensor',
+  'softmax', 'stepsToReach', 'summary', 'tanh', 'tensor', 'createBatcher', 'createWorkerPool', 'fromImage', 'QueueFullError', 'ClosedError',
 ];
 
 describe('public API', () => {
