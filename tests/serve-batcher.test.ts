@@ -162,3 +162,15 @@ describe('createBatcher', () => {
     await batcher.close();
   });
 });
+
+describe('batcher.flush', () => {
+  it('runs what is queued without waiting for maxDelayMs', async () => {
+    const batcher = createBatcher(async (x) => new Tensor(new Float32Array(x.shape[0]!), [x.shape[0]!, 1]), { inputShape: [1], maxDelayMs: 60_000 });
+    const p = batcher.predict(new Tensor(Float32Array.of(1), [1]));
+    await tick();
+    expect(batcher.stats.queued).toBe(1); // still waiting for company
+    batcher.flush();
+    expect((await p).shape).toEqual([1]);
+    await batcher.close();
+  });
+});

@@ -55,6 +55,8 @@ export interface Batcher {
    * same leading 1 or not). x is copied when the call is made, so it may be reused at once.
    */
   predict(x: Tensor, options?: CallOptions): Promise<Tensor>;
+  /** Runs what is queued now, without waiting for maxDelayMs (a server shutting down calls it). */
+  flush(): void;
   /** Stops taking requests (they reject with ClosedError); resolves once every queued and running one has settled. */
   close(): Promise<void>;
   readonly stats: Readonly<BatcherStats>;
@@ -102,6 +104,7 @@ class MicroBatcher implements Batcher {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private immediate: ReturnType<typeof setImmediate> | null = null;
   private closed = false;
+  private flushing = false;
   private drained: Promise<void> | null = null;
   private onDrained: (() => void) | null = null;
   readonly stats: BatcherStats = { queued: 0, running: 0, batches: 0, samples: 0, largestBatch: 0, rejected: 0 };
@@ -144,6 +147,11 @@ class MicroBatcher implements Batcher {
     }
   }
 
+  flush(): void {
+    this.flushing = true;
+    this.wake();
+  }
+
   close(): Promise<void> {
     this.closed = true;
     if (!this.drained) {
@@ -156,8 +164,9 @@ class MicroBatcher implements Batcher {
 
   /** Schedules the next look at the queue: at once when a batch is full (or closing), else when the oldest request's delay ends. */
   private wake(): void {
+    if (this.queue.length === 0) this.flushing = false;
     if (this.queue.length === 0 || this.stats.running >= this.concurrency) return;
-    const full = this.queue.length >= this.maxBatch || this.closed;
+    const full = this.queue.length >= this.maxBatch || this.closed || this.flushing;
     const wait = full ? 0 : this.maxDelayMs - (performance.now() - this.queue[0]!.queuedAt);
     if (wait <= 0) {
       if (this.timer) { clearTimeout(this.timer); this.timer = null; }
@@ -170,7 +179,7 @@ class MicroBatcher implements Batcher {
 
   private dispatch(): void {
     while (this.queue.length > 0 && this.stats.running < this.concurrency) {
-      const full = this.queue.length >= this.maxBatch || this.closed;
+      const full = this.queue.length >= this.maxBatch || this.closed || this.flushing;
       if (!full && performance.now() - this.queue[0]!.queuedAt < this.maxDelayMs) break;
       void this.run(this.queue.splice(0, this.maxBatch));
     }
