@@ -111,6 +111,18 @@ describe('the HTTP server (in process)', () => {
     expect(declared).toMatch(/^HTTP\/1\.1 413 /);
     expect(declared).toMatch(/body too large: 1000000000000 bytes, the limit is 4096/);
     expectClientError(await post(port, '/predict', Buffer.alloc(5000, 1)), 'over the limit');
+    // A client that hangs up mid-upload, or while its request waits.
+    await new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write('POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789');
+        setImmediate(() => { socket.destroy(); resolve(); });
+      });
+    });
+    await new Promise<void>((resolve) => {
+      const req = request({ port, path: '/predict', method: 'POST', agent: false });
+      req.on('error', () => resolve());
+      req.end(good, () => setImmediate(() => { req.destroy(); resolve(); }));
+    });
     // Wrong method and path.
     const get = await post(port, '/predict', null, 'GET');
     expect(get.status).toBe(405);

@@ -137,7 +137,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    // A client that hangs up mid-upload is its own problem, not a server error.
+    req.on('error', (err) => reject(new HttpError(400, `request body: ${err.message}`)));
+    req.on('close', () => { if (!req.complete) reject(new HttpError(400, 'request body: the connection closed before the whole body came')); });
   });
 }
 
