@@ -3,6 +3,7 @@
 //
 //   npm run serve -- [MODEL_FILE] [--input-shape 1x32x32] [--mean 0.1307] [--std 0.3081]
 //                    [--max-batch 32] [--max-delay-ms 2] [--max-queue 1024] [--max-body-bytes 1048576]
+//                    [--workers N]     (N worker threads run the batches: the forward leaves the event loop)
 //   PORT=3000 (default; 0 picks a free port), HOST (default: every interface)
 //
 //   curl -s --data-binary @digit.png http://localhost:3000/predict
@@ -16,7 +17,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBatcher, data, load, nn, type Batcher, type InferFunction } from '../lib/index.js';
+import { createBatcher, createWorkerPool, data, load, nn, type Batcher, type InferFunction, type WorkerPool } from '../lib/index.js';
 import { repoRoot } from './common/cli.js';
 import { createPredictServer } from './serve/app.js';
 import { createOrtInfer } from './serve/ort-backend.js';
@@ -40,6 +41,7 @@ const { values, positionals } = (() => {
         'max-delay-ms': { type: 'string', default: '2' },
         'max-queue': { type: 'string', default: '1024' },
         'max-body-bytes': { type: 'string', default: String(2 ** 20) },
+        workers: { type: 'string', default: '0' },
       },
     });
   } catch (err) {
@@ -63,9 +65,20 @@ if (!existsSync(modelPath)) {
 const inputShape = numbers('input-shape', values['input-shape']!, 'x');
 if (inputShape.length !== 3 || ![1, 3].includes(inputShape[0]!)) usageError(`--input-shape must be CxHxW with C 1 or 3, got '${values['input-shape']}'`);
 
+const workers = one('workers', values.workers!);
+if (!Number.isInteger(workers) || workers < 0) usageError(`--workers must be a non-negative integer, got '${values.workers}'`);
+if (workers > 0 && modelPath.endsWith('.onnx')) usageError('--workers serves convkit model files; ONNX Runtime has its own threads');
+
+// What runs a batch: the model in this thread, a pool of worker threads, or ONNX Runtime.
 let infer: InferFunction | nn.Module;
+let pool: WorkerPool | null = null;
 try {
-  infer = modelPath.endsWith('.onnx') ? await createOrtInfer(modelPath) : await load(modelPath);
+  if (modelPath.endsWith('.onnx')) infer = await createOrtInfer(modelPath);
+  else if (workers > 0) {
+    const p = await createWorkerPool(modelPath, { threads: workers });
+    pool = p;
+    infer = (batch) => p.predict(batch, { transfer: true }); // the batch buffer is ours: move it
+  } else infer = await load(modelPath);
 } catch (err) {
   usageError(`cannot serve ${modelPath}: ${(err as Error).message}`);
 }
@@ -73,7 +86,7 @@ try {
 let batcher: Batcher;
 try {
   batcher = createBatcher(infer, {
-    inputShape, softmax: true,
+    inputShape, softmax: true, concurrency: Math.max(1, workers),
     maxBatch: one('max-batch', values['max-batch']!), maxDelayMs: one('max-delay-ms', values['max-delay-ms']!), maxQueue: one('max-queue', values['max-queue']!),
   });
 } catch (err) {
@@ -90,7 +103,8 @@ app.server.listen(port, process.env.HOST, () => {
   const address = app.server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
   // One line that tests and the bench read: the port actually bound.
-  console.log(`server: serving ${modelPath} (input ${inputShape.join('x')}) on http://localhost:${actual}`);
+  const where = workers > 0 ? `, ${workers} worker threads` : '';
+  console.log(`server: serving ${modelPath} (input ${inputShape.join('x')}${where}) on http://localhost:${actual}`);
 });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -98,7 +112,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     console.log(`server: ${signal}, finishing the requests in flight`);
     // In case a client holds a request open: give up after 10 s.
     setTimeout(() => process.exit(1), 10_000).unref();
-    app.close().then(() => {
+    app.close().then(() => pool?.close()).then(() => {
       console.log('server: closed');
       process.exit(0);
     }, (err: unknown) => {

@@ -143,23 +143,29 @@ describe('examples/server.ts (a child process)', () => {
   beforeAll(async () => { await save(model, modelPath); });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** examples/server.ts on a free port; resolves once it listens. */
+  async function startChild(args: string[]) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/server.ts', modelPath, '--input-shape', `1x${SIZE}x${SIZE}`, ...args], {
+      cwd: root, env: { ...process.env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /on http:\/\/localhost:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+    });
+    return { child, port, exited, out: () => out };
+  }
+
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {
     // A batch waits up to a minute for company, so the request is surely in flight at SIGTERM;
     // closing runs it at once.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/server.ts', modelPath, '--input-shape', `1x${SIZE}x${SIZE}`, '--max-delay-ms', '60000'], {
-      cwd: root, env: { ...process.env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { child, port, exited, out } = await startChild(['--max-delay-ms', '60000']);
     try {
-      let out = '';
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /on http:\/\/localhost:(\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       const inFlight = post(port, '/predict', png(SIZE, SIZE));
       for (;;) { // until the server holds the request in its batcher's queue
         const m = JSON.parse((await post(port, '/metrics', null, 'GET')).body);
@@ -171,7 +177,23 @@ describe('examples/server.ts (a child process)', () => {
       expect(reply.status).toBe(200);
       expect(JSON.parse(reply.body).top).toHaveLength(4);
       expect(await exited).toBe(0);
-      expect(out).toMatch(/SIGTERM, finishing the requests in flight[\s\S]*closed/);
+      expect(out()).toMatch(/SIGTERM, finishing the requests in flight[\s\S]*closed/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('--workers runs the batches on worker threads with the same answers', async () => {
+    const { child, port, exited } = await startChild(['--workers', '1', '--mean', String(norm.mean), '--std', String(norm.std)]);
+    try {
+      const image = png(SIZE, SIZE, 5);
+      const reply = await post(port, '/predict', image);
+      expect(reply.status).toBe(200);
+      const decoded = PNG.sync.read(image);
+      const want = await predict(model, fromImage(decoded.data, { width: SIZE, height: SIZE, channels: 4, outputChannels: 1, ...norm }), { softmax: true });
+      for (const t of JSON.parse(reply.body).top as Array<{ class: number; p: number }>) expect(t.p).toBeCloseTo(want.data[t.class]!, 5);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

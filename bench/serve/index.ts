@@ -4,13 +4,16 @@
 // it, when onnxruntime-node and exportOnnx are available, the same server logic on ONNX
 // Runtime with the same weights. Results: a markdown table and an SVG bar chart.
 //
-//   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--out DIR] [--docs]
+//   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--workers N] [--out DIR] [--docs]
+//
+// Three servers when all is there: convkit in one process, convkit with N worker threads
+// (default: the cores less one; 0 skips it), and ONNX Runtime.
 //
 // The model is the LeNet that `npm start` saved (out/lenet/lenet.safetensors), else the same
 // architecture with seeded random weights: the weights change the answers, not the speed.
 // --docs also writes the chart to docs/img/serve-bench.svg for the README.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,14 +29,16 @@ const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '1,16,64' },
+    workers: { type: 'string', default: String(Math.max(1, availableParallelism() - 1)) },
     out: { type: 'string', default: join(root, 'out', 'bench-serve') },
     docs: { type: 'boolean', default: false },
   },
 });
 const duration = Number(values.duration);
 const connectionCounts = values.connections!.split(',').map(Number);
-if (!(duration > 0) || connectionCounts.some((c) => !Number.isInteger(c) || c < 1)) {
-  console.error('bench:serve: --duration must be a positive number of seconds and --connections positive integers like 1,16,64');
+const workers = Number(values.workers);
+if (!(duration > 0) || connectionCounts.some((c) => !Number.isInteger(c) || c < 1) || !Number.isInteger(workers) || workers < 0) {
+  console.error('bench:serve: --duration must be a positive number of seconds, --connections positive integers like 1,16,64, --workers a non-negative integer');
   process.exit(2);
 }
 const outDir = resolve(values.out!);
@@ -62,8 +67,8 @@ function digitPng(): Buffer {
   return PNG.sync.write(image);
 }
 
-async function measure(name: string, modelPath: string): Promise<ServeRow[]> {
-  const server = await startServer(root, modelPath);
+async function measure(name: string, modelPath: string, args: string[] = []): Promise<ServeRow[]> {
+  const server = await startServer(root, modelPath, args);
   const body = digitPng();
   const rows: ServeRow[] = [];
   try {
@@ -105,6 +110,7 @@ try {
   const model = await lenetFile();
   console.log(`bench:serve: ${model.note}; backend ${info.native.isa ? `cpu (${info.native.isa}, ${info.native.numThreads} threads)` : 'js'}; ${duration} s per run`);
   const rows = await measure('convkit', model.path);
+  if (workers > 0) rows.push(...(await measure(`convkit, ${workers} worker${workers === 1 ? '' : 's'}`, model.path, ['--workers', String(workers)])));
   const onnx = await onnxFile(model.path);
   const notes = [`Model: ${model.note}. ${duration} s per run; the server in its own process, autocannon in the bench's.`];
   if ('path' in onnx) rows.push(...(await measure('onnxruntime-node', onnx.path)));

@@ -49,7 +49,7 @@ export function barChartSvg(rows: ServeRow[], title: string): string {
     s += `<text x="${(m.left + g * gw + gw / 2).toFixed(1)}" y="${m.top + ph + 16}" text-anchor="middle" font-size="12">${c} connection${c === 1 ? '' : 's'}</text>\n`;
   });
   series.forEach((name, k) => {
-    s += `<rect x="${m.left + k * 150}" y="${H - 24}" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/><text x="${m.left + k * 150 + 18}" y="${H - 14}" font-size="12">${esc(name)}</text>\n`;
+    s += `<rect x="${m.left + k * 170}" y="${H - 24}" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/><text x="${m.left + k * 170 + 18}" y="${H - 14}" font-size="12">${esc(name)}</text>\n`;
   });
   s += `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">requests/s</text>\n`;
   s += `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="black"/>\n`;
