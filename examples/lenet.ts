@@ -288,8 +288,8 @@ writeSvg(out('accuracy.svg'), linePlot({
 }));
 
 // Confusion matrix on the test set: rows the true digit, columns the prediction.
-const probabilities = await predict(model, testSet.images);
-const predicted = argmaxRows(probabilities);
+const logits = await predict(model, testSet.images); // raw outputs: their argmax is the class
+const predicted = argmaxRows(logits);
 const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
 predicted.forEach((p, i) => { confusion[testSet.labels[i]!]![p]! += 1; });
 writeSvg(out('confusion.svg'), matrixSvg({
@@ -326,8 +326,8 @@ await save(model, modelPath);
 const loaded = await load(modelPath);
 const checkRows = Math.min(256, testSet.length);
 const checkX = new Tensor(testSet.images.data.subarray(0, checkRows * 32 * 32), [checkRows, 1, 32, 32]);
-const before = await predict(model, checkX, { raw: true });
-const after = await predict(loaded, checkX, { raw: true });
+const before = await predict(model, checkX);
+const after = await predict(loaded, checkX);
 let maxDiff = 0;
 for (let i = 0; i < before.size; i++) maxDiff = Math.max(maxDiff, Math.abs(before.data[i]! - after.data[i]!));
 const samePredictions = argmaxRows(before).every((p, i) => p === argmaxRows(after)[i]);

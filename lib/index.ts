@@ -27,3 +27,5 @@ export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, CallbackResu
 export { save, saveSync, load, loadStateDictFile, readSafetensors, writeSafetensors, IntegerTensor, type SaveOptions, type SafetensorsContents, type IntegerDtype, type IntegerArray } from './io/index.js';
 export { compile, CompiledModel, type CompileOptions } from './compile/compiled-model.js';
 export { exportOnnx, encodeOnnx, type OnnxExportOptions } from './onnx/index.js';
+export { createBatcher, createWorkerPool, fromImage, QueueFullError, ClosedError } from './serve/index.js';
+export type { Batcher, BatcherOptions, BatcherStats, InferFunction, WorkerPool, WorkerPoolOptions, WorkerPoolCallOptions, FromImageOptions, ChannelCount, CallOptions } from './serve/index.js';

@@ -23,6 +23,7 @@ const expectedExports = [
   'gemmAsync', 'getBackend', 'globalAvgPool2d', 'globalMaxPool2d', 'leakyRelu', 'init', 'data', 'linear', 'load', 'loadStateDictFile', 'readSafetensors', 'save', 'saveSync', 'writeSafetensors', 'IntegerTensor', 'logSoftmax', 'manualSeed', 'matmul', 'mseLoss', 'nllLoss',
   'matmulAsync', 'maxPool2d', 'maxPool2dAsync', 'noGrad', 'optim', 'outputSize', 'outputSizeDetail', 'parseSpec', 'predict', 'relu', 'reshape', 'setBackend', 'setNumThreads', 'sigmoid',
   'softmax', 'stepsToReach', 'summary', 'tanh', 'tensor', 'compile', 'CompiledModel',
+  'createBatcher', 'createWorkerPool', 'fromImage', 'QueueFullError', 'ClosedError',
 ];
 
 describe('public API', () => {

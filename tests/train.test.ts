@@ -357,33 +357,36 @@ describe('evaluate and predict', () => {
     expect(nll.accuracy).toBe(ce.accuracy);
   });
 
-  it('predict gives softmax probabilities [N, C], raw outputs on request, the same at any batch size', async () => {
+  it('predict gives the raw outputs by default, softmax probabilities on request, the same at any batch size', async () => {
     manualSeed(6);
     const model = smallNet(0.5);
     const x = val.images;
-    const probs = await predict(model, x, { batchSize: 7 });
-    expect(probs.shape).toEqual([48, 3]);
-    expect(probs.requiresGrad).toBe(false);
-    for (let i = 0; i < 48; i++) expect(probs.data[i * 3] + probs.data[i * 3 + 1] + probs.data[i * 3 + 2]).toBeCloseTo(1, 5);
-    const raw = await predict(model, x, { raw: true });
+    const raw = await predict(model, x);
     model.eval();
     const direct = model.forward(x);
     model.train();
     expect(raw.shape).toEqual([48, 3]);
+    expect(raw.requiresGrad).toBe(false);
     expect(Array.from(raw.data)).toEqual(Array.from(direct.data));
-    const whole = await predict(model, x);
+    const inSevens = await predict(model, x, { batchSize: 7 });
+    for (let i = 0; i < raw.size; i++) expect(inSevens.data[i]).toBeCloseTo(raw.data[i], 5); // GEMM blocking differs by batch size
+    const probs = await predict(model, x, { batchSize: 7, softmax: true });
+    expect(probs.shape).toEqual([48, 3]);
+    for (let i = 0; i < 48; i++) expect(probs.data[i * 3] + probs.data[i * 3 + 1] + probs.data[i * 3 + 2]).toBeCloseTo(1, 5);
+    const whole = await predict(model, x, { softmax: true });
     for (let i = 0; i < probs.size; i++) expect(whole.data[i]).toBeCloseTo(probs.data[i], 6);
     expect(model.training).toBe(true);
-    // A model that ends in Softmax is not softmaxed twice.
+    // A model that ends in Softmax returns its probabilities as they are, and refuses a second softmax.
     const withSoftmax = new nn.Sequential(model, new nn.Softmax(1));
     const p2 = await predict(withSoftmax, x);
     for (let i = 0; i < probs.size; i++) expect(p2.data[i]).toBeCloseTo(whole.data[i], 6);
+    await expect(predict(withSoftmax, x, { softmax: true })).rejects.toThrow(/already ends in Softmax/);
   });
 
-  it('predict explains a non-classifier output', async () => {
+  it('predict explains softmax on a non-classifier output', async () => {
     const model = new nn.Sequential(new nn.Conv2d(1, 2, 3));
-    await expect(predict(model, val.images)).rejects.toThrow(/raw: true/);
-    const raw = await predict(model, val.images, { raw: true, batchSize: 10 });
+    await expect(predict(model, val.images, { softmax: true })).rejects.toThrow(/softmax: true \} needs a model output \[N, classes\]/);
+    const raw = await predict(model, val.images, { batchSize: 10 });
     expect(raw.shape).toEqual([48, 2, 6, 6]);
   });
 });
@@ -499,6 +502,7 @@ describe('bad options', () => {
     await expect(evaluate(model, val, { metrics: ['top5' as 'accuracy'] })).rejects.toThrow(/unknown metric 'top5'/);
     await expect(predict(model, val as unknown as Tensor)).rejects.toThrow(/x must be a Tensor/);
     await expect(predict(model, val.images, { batchSize: 2.5 })).rejects.toThrow(/batchSize must be a positive integer/);
-    await expect(predict(model, val.images, { raw: 1 as unknown as boolean })).rejects.toThrow(/raw must be a boolean/);
+    await expect(predict(model, val.images, { softmax: 1 as unknown as boolean })).rejects.toThrow(/softmax must be a boolean/);
+    await expect(predict(model, val.images, { raw: true } as object)).rejects.toThrow(/'raw' option is gone.*softmax: true/);
   });
 });

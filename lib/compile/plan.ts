@@ -42,12 +42,19 @@ export interface Plan {
   outputShape: readonly number[];
 }
 
+/**
+ * The layer classes a plan takes, by exact class: a subclass may override forward, so it runs
+ * eagerly.
+ */
+const PLANNED: ReadonlySet<Function> = new Set([Conv2d, Linear, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d,
+  Flatten, Dropout, LeakyReLU, Sigmoid, Tanh, Softmax]);
+
 /** The leaves of model in the order forward runs them, with their names ('0', '2.1'). */
-function leaves(model: Module): Array<[string, Module]> {
+export function planLeaves(model: Module): Array<[string, Module]> {
   const out: Array<[string, Module]> = [];
   const visit = (m: Module, name: string) => {
-    if (m instanceof Sequential) {
-      for (const [child, sub] of m.namedChildren()) visit(sub, name ? `${name}.${child}` : child);
+    if (m.constructor === Sequential) { // exactly: a subclass may run its children otherwise
+      for (const [child, sub] of (m as Module).namedChildren()) visit(sub, name ? `${name}.${child}` : child);
     } else {
       out.push([name || '0', m]);
     }
@@ -65,8 +72,10 @@ export function buildPlan(model: Module, inputShape: readonly number[]): Plan {
   const steps: PlanStep[] = [];
   let shape: readonly number[] = inputShape;
   const batched = () => [1, ...shape];
-  for (const [name, layer] of leaves(model)) {
-    if (layer.namedChildren().length > 0) throw unsupported(name, layer, 'has child modules but is not a Sequential');
+  for (const [name, layer] of planLeaves(model)) {
+    if (!PLANNED.has(layer.constructor)) {
+      throw unsupported(name, layer, 'is not a layer compiled plans support (Conv2d, Linear, BatchNorm2d, pooling, Flatten, Dropout and the activations, by exact class)');
+    }
     const prev = steps[steps.length - 1];
     if (layer instanceof Conv2d) {
       if (shape.length !== 3) throw unsupported(name, layer, `needs a [C, H, W] sample, gets ${formatShape(shape)}`);
@@ -119,8 +128,6 @@ export function buildPlan(model: Module, inputShape: readonly number[]): Plan {
       const axis = normalizeAxis('compile', 'axis', layer.axis, [1, ...shape]);
       if (axis === 0) throw unsupported(name, layer, 'normalises over the batch');
       steps.push({ op: 'softmax', dim: shape[axis - 1], inner: numel(shape.slice(axis)), names: [name] });
-    } else {
-      throw unsupported(name, layer, 'is not a layer compiled plans support (Conv2d, Linear, BatchNorm2d, pooling, Flatten, Dropout and the activations)');
     }
   }
   if (steps.length === 0) throw new TypeError('compile: the model has no layer that computes anything; run it eagerly');

@@ -18,7 +18,7 @@ import {
   onModelDevice,
 } from './common.js';
 import { BatchMetrics } from './batch-metrics.js';
-import { inEvalMode, runEvaluation } from './evaluate.js';
+import { runEvaluation } from './evaluate.js';
 import { createProgress } from './progress.js';
 import type {
   BatchLogs, Callbacks, CheckpointOptions, DataSource, EarlyStoppingOptions, EpochLogs, FitOptions, History, MonitorName, TrainControl,
@@ -225,7 +225,7 @@ export async function fit(model: Module, trainSet: DataSource, options: FitOptio
       const logs: EpochLogs = { epoch, loss: metrics.loss, seconds, imagesPerSecond: samples / seconds, lr };
       if (accuracy) logs.accuracy = metrics.accuracy;
       if (validation) {
-        const v = await inEvalMode(model, () => runEvaluation(op, model, validation, loss, accuracy));
+        const v = await runEvaluation(op, model, validation, loss, accuracy);
         logs.valLoss = v.loss;
         if (accuracy) logs.valAccuracy = v.accuracy;
       }

@@ -156,6 +156,6 @@ export interface EvaluateResult {
 export interface PredictOptions {
   /** Rows per forward pass (default 256). */
   batchSize?: number;
-  /** Return the model's output as is (default false: softmax over the classes of an [N, C] output). */
-  raw?: boolean;
+  /** Softmax over the classes of an [N, C] output (default false: the model's raw outputs, as Keras and PyTorch). */
+  softmax?: boolean;
 }

@@ -1,0 +1,129 @@
+// npm run bench:serve: autocannon against examples/server.ts at 1, 16 and 64 concurrent
+// connections, POSTing a 32x32 PNG to /predict: requests/s, latency p50/p99, and the server's
+// own event-loop delay p99 (perf_hooks.monitorEventLoopDelay, read from its /metrics). Beside
+// it, when onnxruntime-node and exportOnnx are available, the same server logic on ONNX
+// Runtime with the same weights. Results: a markdown table and an SVG bar chart.
+//
+//   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--workers N] [--out DIR] [--docs]
+//
+// Three servers when all is there: convkit in one process, convkit with N worker threads
+// (default: the cores less one; 0 skips it), and ONNX Runtime.
+//
+// The model is the LeNet that `npm start` saved (out/lenet/lenet.safetensors), else the same
+// architecture with seeded random weights: the weights change the answers, not the speed.
+// --docs also writes the chart to docs/img/serve-bench.svg for the README.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { PNG } from 'pngjs';
+import { backendInfo, load, manualSeed, nn, save } from '../../lib/index.js';
+import { importOrt, ORT_INSTALL_HINT } from '../../examples/serve/ort-backend.js';
+import { barChartSvg, markdownTable, type ServeRow } from './report.js';
+import { startServer } from './server-process.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '1,16,64' },
+    workers: { type: 'string', default: String(Math.max(1, availableParallelism() - 1)) },
+    out: { type: 'string', default: join(root, 'out', 'bench-serve') },
+    docs: { type: 'boolean', default: false },
+  },
+});
+const duration = Number(values.duration);
+const connectionCounts = values.connections!.split(',').map(Number);
+const workers = Number(values.workers);
+if (!(duration > 0) || connectionCounts.some((c) => !Number.isInteger(c) || c < 1) || !Number.isInteger(workers) || workers < 0) {
+  console.error('bench:serve: --duration must be a positive number of seconds, --connections positive integers like 1,16,64, --workers a non-negative integer');
+  process.exit(2);
+}
+const outDir = resolve(values.out!);
+mkdirSync(outDir, { recursive: true });
+const tmp = mkdtempSync(join(tmpdir(), 'convkit-bench-serve-'));
+
+/** The saved LeNet, or one with seeded random weights. */
+async function lenetFile(): Promise<{ path: string; note: string }> {
+  const saved = join(root, 'out', 'lenet', 'lenet.safetensors');
+  if (existsSync(saved)) return { path: saved, note: `the LeNet that npm start saved (${saved})` };
+  manualSeed(0);
+  const model = new nn.Sequential(
+    new nn.Conv2d(1, 6, 5), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Conv2d(6, 16, 5), new nn.ReLU(), new nn.MaxPool2d(2),
+    new nn.Flatten(), new nn.Linear(400, 120), new nn.ReLU(), new nn.Linear(120, 84), new nn.ReLU(), new nn.Linear(84, 10));
+  const path = join(tmp, 'lenet.safetensors');
+  await save(model, path);
+  return { path, note: 'LeNet-5 with seeded random weights (no out/lenet/lenet.safetensors: run npm start for the trained one)' };
+}
+
+function digitPng(): Buffer {
+  const image = new PNG({ width: 32, height: 32 });
+  for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
+    const v = Math.abs(x - 16) < 3 && y > 5 && y < 27 ? 255 : 0; // a "1"
+    image.data.set([v, v, v, 255], (y * 32 + x) * 4);
+  }
+  return PNG.sync.write(image);
+}
+
+async function measure(name: string, modelPath: string, args: string[] = []): Promise<ServeRow[]> {
+  const server = await startServer(root, modelPath, args);
+  const body = digitPng();
+  const rows: ServeRow[] = [];
+  try {
+    // A short warm-up: first-call costs (lazy init, JIT) stay out of the figures.
+    await autocannon({ url: `${server.url}/predict`, connections: 4, duration: 1, method: 'POST', body });
+    for (const connections of connectionCounts) {
+      await server.metrics(true);
+      const r = await autocannon({ url: `${server.url}/predict`, connections, duration, method: 'POST', body, headers: { 'content-type': 'image/png' } });
+      const m = await server.metrics();
+      const row: ServeRow = {
+        backend: name, connections, requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99,
+        loopP99Ms: m.eventLoopDelayMs.p99, failures: r.non2xx + r.errors + r.timeouts,
+      };
+      console.log(`${name}, ${connections} connections: ${Math.round(row.requestsPerSecond)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, event-loop p99 ${row.loopP99Ms} ms, failures ${row.failures}`);
+      rows.push(row);
+    }
+  } finally {
+    await server.stop();
+  }
+  return rows;
+}
+
+/** The ONNX file of the same weights, or why the ORT side is skipped. */
+async function onnxFile(modelPath: string): Promise<{ path: string } | { skip: string }> {
+  if (!(await importOrt())) return { skip: `onnxruntime-node is not installed (${ORT_INSTALL_HINT})` };
+  let exportOnnx: ((model: nn.Module, path: string, options: { inputShape: number[] }) => Promise<void> | void) | undefined;
+  try {
+    const specifier = '../../lib/io/onnx-export.js'; // lands from another branch; absent until then
+    exportOnnx = ((await import(specifier)) as { exportOnnx?: typeof exportOnnx }).exportOnnx;
+  } catch { /* below */ }
+  if (!exportOnnx) return { skip: 'exportOnnx (lib/io/onnx-export.ts) is not available in this build' };
+  const path = join(tmp, 'lenet.onnx');
+  await exportOnnx(await load(modelPath), path, { inputShape: [1, 1, 32, 32] });
+  return { path };
+}
+
+try {
+  const info = backendInfo();
+  const model = await lenetFile();
+  console.log(`bench:serve: ${model.note}; backend ${info.native.isa ? `cpu (${info.native.isa}, ${info.native.numThreads} threads)` : 'js'}; ${duration} s per run`);
+  const rows = await measure('convkit', model.path);
+  if (workers > 0) rows.push(...(await measure(`convkit, ${workers} worker${workers === 1 ? '' : 's'}`, model.path, ['--workers', String(workers)])));
+  const onnx = await onnxFile(model.path);
+  const notes = [`Model: ${model.note}. ${duration} s per run; the server in its own process, autocannon in the bench's.`];
+  if ('path' in onnx) rows.push(...(await measure('onnxruntime-node', onnx.path)));
+  else {
+    console.log(`bench:serve: ORT side skipped: ${onnx.skip}`);
+    notes.push(`ORT side skipped: ${onnx.skip}.`);
+  }
+  const table = markdownTable(rows);
+  writeFileSync(join(outDir, 'results.md'), `${table}\n${notes.join('\n')}\n`);
+  const svg = barChartSvg(rows, 'LeNet-5 over HTTP: requests/s (POST /predict, 32x32 PNG)');
+  writeFileSync(join(outDir, 'serve-bench.svg'), svg);
+  if (values.docs) writeFileSync(join(root, 'docs', 'img', 'serve-bench.svg'), svg);
+  console.log(`\n${table}\n${notes.join('\n')}\nwritten: ${join(outDir, 'results.md')}, ${join(outDir, 'serve-bench.svg')}${values.docs ? ', docs/img/serve-bench.svg' : ''}`);
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,39 @@
+// Starts examples/server.ts in its own process, so the event-loop delay it reports is the
+// server's alone (autocannon runs in the bench's process), and stops it with SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface ServerProcess {
+  url: string;
+  metrics(reset?: boolean): Promise<{ eventLoopDelayMs: { p50: number; p99: number; max: number }; serverErrors: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startServer(root: string, modelPath: string, args: string[] = []): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'examples/server.ts', modelPath, ...args], {
+    cwd: root, env: { ...process.env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /on http:\/\/localhost:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`the server exited with ${code} before listening: ${out}`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    async metrics(reset = false) {
+      const res = await fetch(`${url}/metrics${reset ? '?reset=1' : ''}`);
+      return res.json() as ReturnType<ServerProcess['metrics']>;
+    },
+    stop() {
+      return new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    },
+  };
+}

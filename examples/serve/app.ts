@@ -1,0 +1,157 @@
+// The HTTP side of examples/server.ts, on node:http: POST /predict (a PNG) answers the 5 most
+// likely classes, GET /healthz, GET /metrics (event-loop delay, counts, the batcher's stats).
+// Inference goes through a batcher, so concurrent uploads share batches; any batcher will do
+// (convkit's model, or ONNX Runtime for the bench). Every bad request gets a 4xx JSON error
+// and the server keeps serving; close() lets in-flight requests finish.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { ClosedError, QueueFullError, type Batcher } from '../../lib/index.js';
+import { HttpError } from './http-error.js';
+import { pngToTensor } from './png-input.js';
+
+export interface PredictServerOptions {
+  /** Answers one sample with its class probabilities (created with softmax: true). */
+  batcher: Batcher;
+  /** Normalisation applied to the pixels after /255, as the model was trained. */
+  mean: number | number[];
+  std: number | number[];
+  /** The largest body accepted, in bytes (default 1 MiB); larger is a 413. */
+  maxBodyBytes?: number;
+  /** How many classes to answer (default 5). */
+  top?: number;
+}
+
+export interface PredictServer {
+  server: Server;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the batcher. */
+  close(): Promise<void>;
+}
+
+export function createPredictServer(options: PredictServerOptions): PredictServer {
+  const { batcher, mean, std } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? 2 ** 20;
+  const topK = options.top ?? 5;
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  const counts = { requests: 0, ok: 0, clientErrors: 0, serverErrors: 0 };
+  let closing: Promise<void> | null = null;
+
+  const server = createServer((req, res) => {
+    counts.requests++;
+    handle(req, res).catch((err: unknown) => fail(res, err));
+  });
+  // A body sent slower than this (or shorter than its Content-Length) does not hold a socket forever.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed('GET');
+      return send(res, closing ? 503 : 200, { status: closing ? 'closing' : 'ok' });
+    }
+    if (url.pathname === '/metrics') {
+      if (req.method !== 'GET') throw methodNotAllowed('GET');
+      const body = metrics(loopDelay);
+      if (url.searchParams.get('reset') === '1') loopDelay.reset();
+      return send(res, 200, { ...body, ...counts, batcher: batcher.stats });
+    }
+    if (url.pathname !== '/predict') throw new HttpError(404, `no route ${url.pathname}: POST /predict, GET /healthz, GET /metrics`);
+    if (req.method !== 'POST') throw methodNotAllowed('POST');
+    const body = await readBody(req, maxBodyBytes);
+    const x = pngToTensor(body, { inputShape: batcher.inputShape, mean, std });
+    // A client that hangs up takes its request out of the queue.
+    const abort = new AbortController();
+    const onClose = () => { if (!res.writableFinished) abort.abort(); };
+    res.on('close', onClose);
+    const answer = batcher.predict(x, { signal: abort.signal });
+    if (closing) batcher.flush(); // shutting down: no waiting for others to join the batch
+    const probs = (await answer).data;
+    res.off('close', onClose);
+    send(res, 200, { top: topClasses(probs, topK) });
+  }
+
+  function fail(res: ServerResponse, err: unknown): void {
+    if (err instanceof HttpError) {
+      if (err.allow) res.setHeader('Allow', err.allow);
+      return send(res, err.status, { error: err.message });
+    }
+    if (err instanceof QueueFullError || err instanceof ClosedError) {
+      res.setHeader('Retry-After', '1');
+      return send(res, 503, { error: err.message });
+    }
+    if ((err as Error)?.name === 'AbortError') return; // the client left; nobody to answer
+    console.error('server: unexpected error', err);
+    send(res, 500, { error: 'internal error' });
+  }
+
+  function send(res: ServerResponse, status: number, body: object): void {
+    if (res.headersSent || res.destroyed) return;
+    if (status >= 500) counts.serverErrors++;
+    else if (status >= 400) counts.clientErrors++;
+    else counts.ok++;
+    const text = JSON.stringify(body);
+    // Closing or after a 413 (whose body may still be coming), the connection is not reused.
+    const close = closing !== null || status === 413;
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(close ? { Connection: 'close' } : {}) });
+    res.end(text);
+  }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve())); // waits for in-flight requests
+      server.closeIdleConnections();
+      batcher.flush(); // what is queued runs now; requests still uploading are flushed as they arrive
+      await closed;
+      await batcher.close();
+      loopDelay.disable();
+    })();
+    return closing;
+  }
+
+  return { server, close };
+}
+
+function methodNotAllowed(allow: string): HttpError {
+  return new HttpError(405, `method not allowed: use ${allow}`, allow);
+}
+
+/** The body as one Buffer, or a 413 as soon as it is known to pass the limit (from Content-Length, or while reading). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) {
+    req.resume(); // discard, never buffer; the 413 closes the connection
+    return Promise.reject(new HttpError(413, `body too large: ${declared} bytes, the limit is ${limit}`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, `body too large: more than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    // A client that hangs up mid-upload is its own problem, not a server error.
+    req.on('error', (err) => reject(new HttpError(400, `request body: ${err.message}`)));
+    req.on('close', () => { if (!req.complete) reject(new HttpError(400, 'request body: the connection closed before the whole body came')); });
+  });
+}
+
+/** The k most likely classes, best first. */
+export function topClasses(probs: Float32Array, k: number): Array<{ class: number; p: number }> {
+  return Array.from(probs, (p, c) => ({ class: c, p }))
+    .sort((a, b) => b.p - a.p)
+    .slice(0, k)
+    .map(({ class: c, p }) => ({ class: c, p: Number(p.toFixed(6)) }));
+}
+
+function metrics(h: IntervalHistogram): object {
+  const ms = (ns: number) => Number((ns / 1e6).toFixed(3));
+  return { eventLoopDelayMs: { mean: ms(h.mean), p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) } };
+}

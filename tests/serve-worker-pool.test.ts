@@ -1,0 +1,77 @@
+// createWorkerPool: workers load the model file once and answer as in-process predict does;
+// buffers move between threads (transfer: true detaches the caller's tensor); checks.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClosedError, createBatcher, createWorkerPool, manualSeed, nn, predict, save, Tensor, type WorkerPool } from '../lib/index.js';
+import { randData, rng } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'convkit-pool-'));
+const modelPath = join(dir, 'model.safetensors');
+manualSeed(7);
+const model = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU(), new nn.Flatten(), new nn.Dropout(0.3), new nn.Linear(2 * 6 * 6, 4));
+const batch = (n: number, seed: number) => new Tensor(randData(rng(seed), n * 64), [n, 1, 8, 8]);
+let pool: WorkerPool;
+
+beforeAll(async () => {
+  await save(model, modelPath);
+  pool = await createWorkerPool(modelPath, { threads: 2 });
+}, 60_000);
+
+afterAll(async () => {
+  await pool?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('createWorkerPool', () => {
+  it('answers as in-process predict, for several concurrent calls', async () => {
+    const xs = [1, 3, 5, 2].map((n, i) => batch(n, i));
+    const [outs, again] = await Promise.all([Promise.all(xs.map((x) => pool.predict(x))), pool.predict(xs[1]!)]);
+    for (const [i, x] of xs.entries()) {
+      const want = await predict(model, x);
+      expect(outs[i]!.shape).toEqual(want.shape);
+      expect(Array.from(outs[i]!.data)).toEqual(Array.from(want.data));
+    }
+    expect(Array.from(again.data)).toEqual(Array.from(outs[1]!.data));
+    expect(Array.from(xs[0]!.data).length).toBe(64); // copied by default: the caller's tensor stays usable
+  });
+
+  it('transfer: true moves the caller buffer (x is detached afterwards)', async () => {
+    const x = batch(2, 9);
+    const want = await predict(model, x);
+    const got = await pool.predict(x, { transfer: true });
+    expect(Array.from(got.data)).toEqual(Array.from(want.data));
+    expect(x.isDetached).toBe(true);
+    expect(() => x.data).toThrow(TypeError);
+  });
+
+  it('serves single samples through a batcher', async () => {
+    const batcher = createBatcher((x) => pool.predict(x, { transfer: true }), { inputShape: [1, 8, 8], concurrency: 2 });
+    const x = batch(6, 11);
+    const want = await predict(model, x);
+    const got = await Promise.all(Array.from({ length: 6 }, (_, i) => batcher.predict(new Tensor(x.data.slice(i * 64, (i + 1) * 64), [1, 8, 8]))));
+    got.forEach((g, i) => g.data.forEach((v, k) => expect(v).toBeCloseTo(want.data[i * 4 + k]!, 5)));
+    await batcher.close();
+  });
+
+  it('checks its arguments and refuses a bad file with load’s error', async () => {
+    await expect(createWorkerPool('')).rejects.toThrow(/modelPath must be a non-empty string/);
+    await expect(createWorkerPool(join(dir, 'missing.safetensors'))).rejects.toThrow(/no model file at/);
+    await expect(createWorkerPool(modelPath, { threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
+    await expect(createWorkerPool(modelPath, { thread: 2 } as object)).rejects.toThrow(/unknown option 'thread'/);
+    const bad = join(dir, 'bad.safetensors');
+    writeFileSync(bad, 'not a safetensors file at all');
+    await expect(createWorkerPool(bad, { threads: 1 })).rejects.toThrow(RangeError);
+    await expect(pool.predict(new Tensor(new Float32Array(0), [0, 1, 8, 8]))).rejects.toThrow(/x must be a batch \[N, ...\] with N >= 1/);
+    await expect(pool.predict(batch(1, 1), { transfer: 1 } as object)).rejects.toThrow(/transfer must be a boolean/);
+  });
+
+  it('close() refuses new calls with ClosedError', async () => {
+    const other = await createWorkerPool(modelPath, { threads: 1, softmax: true });
+    const p = await other.predict(batch(1, 2));
+    expect(p.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    await other.close();
+    await expect(other.predict(batch(1, 2))).rejects.toBeInstanceOf(ClosedError);
+  });
+});
