@@ -1,6 +1,8 @@
 // Alternating rounds for comparing a public-API call with its kernels on a noisy, shared
 // machine: each round times a batch of calls of every variant in turn, so a burst of load
-// lands on all of them alike, and the per-round figures are paired.
+// lands on all of them alike, and the per-round figures are paired. A variant that returns a
+// promise (an async call: runAsync, onnxruntime's session.run) is awaited before its next call;
+// its time includes the await, as a caller's loop sees it.
 import { median } from './stats.js';
 
 export interface Alternated {
@@ -11,10 +13,15 @@ export interface Alternated {
   callsPerRound: number;
 }
 
-function timeBatch(fn: () => unknown, calls: number, faults?: number[]): number {
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | null)?.then === 'function';
+
+async function timeBatch(fn: () => unknown, calls: number, faults?: number[]): Promise<number> {
   const f0 = process.resourceUsage().minorPageFault;
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < calls; i++) fn();
+  for (let i = 0; i < calls; i++) {
+    const r = fn();
+    if (isThenable(r)) await r;
+  }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9 / calls;
   faults?.push((process.resourceUsage().minorPageFault - f0) / calls);
   return seconds;
@@ -33,7 +40,8 @@ export async function alternate(variants: Array<() => unknown>, opts: { rounds?:
     const times: number[] = [];
     for (let total = 0; total < roundSeconds / 2 || times.length < 4;) {
       const t0 = process.hrtime.bigint();
-      fn();
+      const r = fn();
+      if (isThenable(r)) await r;
       const t = Number(process.hrtime.bigint() - t0) / 1e9;
       times.push(t);
       total += t;
@@ -45,8 +53,8 @@ export async function alternate(variants: Array<() => unknown>, opts: { rounds?:
   const perCall = variants.map(() => [] as number[]);
   const faultsPerCall = variants.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    variants.forEach((fn, i) => perCall[i].push(timeBatch(fn, calls, faultsPerCall[i])));
-    // Between rounds only, as a program's event loop would: finalizers and timers run here.
+    for (const [i, fn] of variants.entries()) perCall[i].push(await timeBatch(fn, calls, faultsPerCall[i]));
+    // Between rounds only (for sync variants), as a program's event loop would: finalizers and timers run here.
     await new Promise(setImmediate);
   }
   return { perCall, faultsPerCall, callsPerRound: calls };
@@ -55,4 +63,9 @@ export async function alternate(variants: Array<() => unknown>, opts: { rounds?:
 /** The median over rounds of (variant a - variant b), per call: paired, so shared noise cancels. */
 export function medianDifference(a: number[], b: number[]): number {
   return median(a.map((v, i) => v - b[i]));
+}
+
+/** The median over rounds of (b / a): how many times faster a is than b, paired round by round. */
+export function medianSpeedup(a: number[], b: number[]): number {
+  return median(a.map((v, i) => b[i] / v));
 }

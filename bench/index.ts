@@ -9,12 +9,19 @@ import { lenetEpochRows } from './lenet-epoch.js';
 import { lenetStepRows } from './lenet-step.js';
 import { matmulRows } from './matmul-api.js';
 import { overheadRows } from './overhead.js';
+import { peersReport } from './peers.js';
 import { torchLenetRows } from './torch-lenet.js';
 import { sgemmVsOpenblas } from './sgemm-openblas.js';
 import { printTable, type Row } from './table.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+const FLAGS = ['--quick'];
+const badFlag = args.find((a) => a.startsWith('-') && !FLAGS.includes(a));
+if (badFlag) throw new Error(`bench: unknown flag ${badFlag} (flags: ${FLAGS.join(', ')}; suites are named without dashes)`);
+/** --quick (or CONVKIT_BENCH_QUICK=1): a smoke run of the suites that support it (peers). */
+const quick = args.includes('--quick') || process.env.CONVKIT_BENCH_QUICK === '1';
+const only = args.filter((a) => !a.startsWith('-'));
 const wanted = (suite: string) => only.length === 0 || only.includes(suite);
 
 const info = backendInfo();
@@ -46,5 +53,13 @@ for (const [suite, run] of [['matmul', () => matmulRows(root)], ['torch', () => 
   notes.push(...result.notes);
 }
 
-printTable(rows);
+// convkit against onnxruntime-node: a report of its own (markdown + SVG under bench/results/).
+if (wanted('peers') && !info.native.loaded) notes.push('peers: skipped: it compares the native cpu backend, and the addon is not loaded (npm run build:native)');
+else if (wanted('peers')) {
+  const report = await peersReport(root, quick);
+  console.log(`\n${report.markdown}`);
+  console.log(`peers: wrote ${[report.markdownPath, report.svgPath].filter(Boolean).join(' and ')}`);
+}
+
+if (rows.length > 0) printTable(rows);
 for (const note of notes) console.log(`note: ${note}`);

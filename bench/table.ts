@@ -19,3 +19,12 @@ export function printTable(rows: Row[]): void {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const c of cells) console.log(line(c));
 }
+
+/** A markdown table, columns padded so that it reads as text too; right-aligned columns get `---:`. */
+export function markdownTable(header: string[], cells: string[][], rightAligned: readonly number[] = []): string {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...cells.map((c) => c[i].length)));
+  const pad = (v: string, i: number) => (rightAligned.includes(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]));
+  const line = (c: string[]) => `| ${c.map(pad).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (rightAligned.includes(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  return [line(header), rule, ...cells.map(line)].join('\n');
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { diverging, grayImage, imageGrid, writePng } from '../examples/common/png.js';
-import { barPlot, histogramSvg, linePlot, matrixSvg, svgProblem, writeSvg } from '../examples/common/svg.js';
+import { barPlot, groupedBarPlot, histogramSvg, linePlot, matrixSvg, svgProblem, writeSvg } from '../examples/common/svg.js';
 import { exampleArgs } from '../examples/common/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convkit-examples-common-'));
@@ -59,6 +59,12 @@ describe('examples/common/svg', () => {
     expect(mat).toContain('>8<');
     checkSvg(histogramSvg({ title: 'h', series: [{ name: 'a', values: new Float32Array([0, 1, 1, 2]) }, { name: 'b', values: [5] }], bins: 4 }));
     checkSvg(barPlot({ title: 'b', labels: ['x', 'y'], values: [1, -2] }));
+    const grouped = groupedBarPlot({ title: 'g', groups: ['one\n1 thread', 'two'], series: [{ name: 'a & b', values: [1.5, NaN] }, { name: 'c', values: [0.5, 2] }],
+      reference: { value: 1, label: 'peer = 1' }, format: (v) => `${v.toFixed(2)}x` });
+    checkSvg(grouped);
+    expect(grouped).toContain('a &amp; b');
+    expect(grouped).toContain('>1.50x<');
+    expect(grouped).toContain('stroke-dasharray');
     expect(svgProblem('<svg xmlns="http://www.w3.org/2000/svg"><g></svg>')).toMatch(/closes/);
     expect(svgProblem('<svg xmlns="http://www.w3.org/2000/svg"><text>a < b</text></svg>')).toMatch(/stray/);
     expect(svgProblem('<svg xmlns="http://www.w3.org/2000/svg"><text>a & b</text></svg>')).toMatch(/bare &/);

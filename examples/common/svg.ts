@@ -1,4 +1,5 @@
-// Small self-contained SVG charts for the examples: line plots, heatmaps with numbers, histograms.
+// Small self-contained SVG charts for the examples and benches: line plots, heatmaps with numbers,
+// histograms, bars (grouped too).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { divergingColor } from './png.js';
@@ -282,6 +283,66 @@ export function barPlot(opts: { title: string; labels: string[]; values: number[
     s += `<rect x="${(m.left + i * bw + bw * 0.1).toFixed(2)}" y="${top.toFixed(2)}" width="${(bw * 0.8).toFixed(2)}" height="${(bottom - top).toFixed(2)}" fill="${PALETTE[0]}"/>`;
     s += `<text x="${(m.left + i * bw + bw / 2).toFixed(2)}" y="${m.top + ph + 16}" text-anchor="middle" font-size="11" ${FONT}>${esc(opts.labels[i] ?? '')}</text>\n`;
   });
+  s += `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="black"/>\n`;
+  if (opts.yLabel) s += `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" ${FONT}>${esc(opts.yLabel)}</text>\n`;
+  return s + '</svg>\n';
+}
+
+export interface GroupedBarOptions {
+  title: string;
+  /** One label per group along x (may hold '\n' for a second line). */
+  groups: string[];
+  /** One bar per series in each group; NaN leaves a gap. */
+  series: { name: string; values: number[] }[];
+  yLabel?: string;
+  /** A dashed horizontal line, e.g. { value: 1, label: 'peer' } under ratios; its label goes in the legend. */
+  reference?: { value: number; label: string };
+  /** The text over each bar (default: the value to 3 significant digits). */
+  format?: (v: number) => string;
+  width?: number;
+  height?: number;
+}
+
+/** Bars in groups (one colour per series, a legend), each bar labelled with its value. */
+export function groupedBarPlot(opts: GroupedBarOptions): string {
+  const W = opts.width ?? Math.max(640, 90 + opts.groups.length * (28 * opts.series.length + 30)), H = opts.height ?? 420;
+  const m = { left: 70, right: 20, top: 40 + 18 * Math.ceil((opts.series.length + (opts.reference ? 1 : 0)) / 3), bottom: 60 };
+  const pw = W - m.left - m.right, ph = H - m.top - m.bottom;
+  const format = opts.format ?? ((v: number) => fmt(Number(v.toPrecision(3))));
+  const finite = [...opts.series.flatMap((s) => s.values), opts.reference?.value ?? 0].filter(Number.isFinite);
+  const ticks = coveringTicks(Math.min(0, ...finite), Math.max(1e-9, ...finite) * 1.08); // room for the labels over the bars
+  const y0 = ticks[0]!, y1 = ticks[ticks.length - 1]!;
+  const sy = (y: number): number => m.top + ph - ((y - y0) / (y1 - y0)) * ph;
+  const gw = pw / Math.max(1, opts.groups.length), bw = (gw * 0.8) / Math.max(1, opts.series.length);
+  let s = svgOpen(W, H);
+  s += `<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" ${FONT}>${esc(opts.title)}</text>\n`;
+  const legend = [...opts.series.map((ser) => ser.name), ...(opts.reference ? [opts.reference.label] : [])];
+  legend.forEach((name, k) => { // three entries a line, above the plot; the reference line last
+    const lx = m.left + (k % 3) * (pw / 3), ly = 44 + 18 * Math.floor(k / 3);
+    s += k < opts.series.length ? `<rect x="${lx.toFixed(2)}" y="${ly - 10}" width="12" height="12" fill="${PALETTE[k % PALETTE.length]}"/>`
+      : `<line x1="${lx.toFixed(2)}" x2="${(lx + 12).toFixed(2)}" y1="${ly - 4}" y2="${ly - 4}" stroke="black" stroke-dasharray="3,2"/>`;
+    s += `<text x="${(lx + 17).toFixed(2)}" y="${ly}" font-size="12" ${FONT}>${esc(name)}</text>\n`;
+  });
+  for (const t of ticks) {
+    s += `<line x1="${m.left}" x2="${m.left + pw}" y1="${sy(t).toFixed(2)}" y2="${sy(t).toFixed(2)}" stroke="#e5e5e5"/>`;
+    s += `<text x="${m.left - 6}" y="${(sy(t) + 4).toFixed(2)}" text-anchor="end" font-size="11" ${FONT}>${esc(fmt(t))}</text>\n`;
+  }
+  opts.groups.forEach((label, g) => {
+    opts.series.forEach((ser, k) => {
+      const v = ser.values[g];
+      if (v === undefined || !Number.isFinite(v)) return;
+      const x = m.left + g * gw + gw * 0.1 + k * bw, top = sy(Math.max(0, v)), bottom = sy(Math.min(0, v));
+      s += `<rect x="${x.toFixed(2)}" y="${top.toFixed(2)}" width="${(bw * 0.92).toFixed(2)}" height="${(bottom - top).toFixed(2)}" fill="${PALETTE[k % PALETTE.length]}"/>`;
+      s += `<text x="${(x + bw * 0.46).toFixed(2)}" y="${(top - 3).toFixed(2)}" text-anchor="middle" font-size="10" ${FONT}>${esc(format(v))}</text>\n`;
+    });
+    label.split('\n').forEach((line, i) => {
+      s += `<text x="${(m.left + (g + 0.5) * gw).toFixed(2)}" y="${m.top + ph + 16 + 14 * i}" text-anchor="middle" font-size="11" ${FONT}>${esc(line)}</text>\n`;
+    });
+  });
+  if (opts.reference && Number.isFinite(opts.reference.value)) {
+    const y = sy(opts.reference.value).toFixed(2);
+    s += `<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="black" stroke-dasharray="5,4"/>\n`;
+  }
   s += `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="black"/>\n`;
   if (opts.yLabel) s += `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" ${FONT}>${esc(opts.yLabel)}</text>\n`;
   return s + '</svg>\n';
