@@ -1,7 +1,7 @@
 // npm run bench:serve: autocannon against examples/server.ts at 1, 16 and 64 concurrent
 // connections, POSTing a 32x32 PNG to /predict: requests/s, latency p50/p99, and the server's
 // own event-loop delay p99 (perf_hooks.monitorEventLoopDelay, read from its /metrics). Beside
-// it, when onnxruntime-node and exportOnnx are available, the same server logic on ONNX
+// it, when onnxruntime-node is installed, the same server logic on ONNX
 // Runtime with the same weights. Results: a markdown table and an SVG bar chart.
 //
 //   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--workers N] [--out DIR] [--docs]
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { PNG } from 'pngjs';
-import { backendInfo, load, manualSeed, nn, save } from '../../lib/index.js';
+import { backendInfo, exportOnnx, load, manualSeed, nn, save } from '../../lib/index.js';
 import { importOrt, ORT_INSTALL_HINT } from '../../examples/serve/ort-backend.js';
 import { barChartSvg, markdownTable, type ServeRow } from './report.js';
 import { startServer } from './server-process.js';
@@ -94,14 +94,8 @@ async function measure(name: string, modelPath: string, args: string[] = []): Pr
 /** The ONNX file of the same weights, or why the ORT side is skipped. */
 async function onnxFile(modelPath: string): Promise<{ path: string } | { skip: string }> {
   if (!(await importOrt())) return { skip: `onnxruntime-node is not installed (${ORT_INSTALL_HINT})` };
-  let exportOnnx: ((model: nn.Module, path: string, options: { inputShape: number[] }) => Promise<void> | void) | undefined;
-  try {
-    const specifier = '../../lib/io/onnx-export.js'; // lands from another branch; absent until then
-    exportOnnx = ((await import(specifier)) as { exportOnnx?: typeof exportOnnx }).exportOnnx;
-  } catch { /* below */ }
-  if (!exportOnnx) return { skip: 'exportOnnx (lib/io/onnx-export.ts) is not available in this build' };
   const path = join(tmp, 'lenet.onnx');
-  await exportOnnx(await load(modelPath), path, { inputShape: [1, 1, 32, 32] });
+  await exportOnnx(await load(modelPath), path, { inputShape: [1, 32, 32] });
   return { path };
 }
 
