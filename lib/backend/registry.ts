@@ -7,7 +7,8 @@ import type { AnyBackend, Backend, BackendName, DeviceArray, DeviceName } from '
 import { jsBackend, jsKernels } from './js/index.js';
 import type { HostKernels } from './host.js';
 import { CachedHostMemory } from './host-memory.js';
-import { loadNativeAddon } from '../native.js';
+import { loadNativeAddon, type NativeSource } from '../native.js';
+import { reportNativeFallback } from '../native-fallback.js';
 import { createCpuBackend } from './cpu.js';
 import { createCudaBackend, type CudaAddon, type CudaProbe } from './cuda.js';
 
@@ -16,7 +17,10 @@ export interface BackendInfo {
   available: BackendName[];
   native: {
     loaded: boolean;
+    /** The addon file that loaded: in the prebuilt platform package, or the local build. */
     path: string | null;
+    /** 'prebuilt' (the platform package) or 'build' (compiled from source at install). */
+    source: NativeSource | null;
     /** Why the addon is missing, when it is. */
     error: string | null;
     isa: string | null;
@@ -29,6 +33,7 @@ export interface BackendInfo {
 }
 
 const native = loadNativeAddon();
+reportNativeFallback(native);
 const hostMemory = native.addon ? new CachedHostMemory(native.addon) : null;
 const cpuBackend: Backend | null = native.addon ? createCpuBackend(native.addon, hostMemory!) : null;
 let cudaProbe: CudaProbe = native.addon
@@ -122,6 +127,7 @@ export function backendInfo(): BackendInfo {
     native: {
       loaded: addon !== null,
       path: native.path,
+      source: native.source,
       error: native.error,
       isa: addon ? addon.isa() : null,
       isaNote: addon ? addon.isaNote() || null : null,
