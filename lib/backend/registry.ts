@@ -12,6 +12,7 @@ import { reportNativeFallback } from '../native-fallback.js';
 import { createCpuBackend } from './cpu.js';
 import { createCudaBackend, type CudaAddon, type CudaProbe } from './cuda.js';
 
+/** What backendInfo() returns. */
 export interface BackendInfo {
   backend: BackendName;
   available: BackendName[];
@@ -86,6 +87,10 @@ export function cudaInfo(): CudaProbe {
   return cudaProbe;
 }
 
+/**
+ * The backends this process can run: always `js`, `cpu` when the native addon loaded, `cuda` when
+ * a GPU is usable.
+ */
 export function availableBackends(): BackendName[] {
   const names: BackendName[] = ['js'];
   if (cpuBackend) names.push('cpu');
@@ -108,10 +113,14 @@ export function setBackend(name: BackendName): void {
   defaultDevice = name === 'cuda' ? 'cuda' : 'cpu';
 }
 
+/** The backend new host work runs on (`js` or `cpu`), or `cuda` after setBackend('cuda'). */
 export function getBackend(): BackendName {
   return defaultDevice === 'cuda' ? 'cuda' : hostBackend.name;
 }
 
+/**
+ * How many threads the native kernels use (an integer in [1, 1024]); no effect on the js backend.
+ */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 1024) {
     throw new RangeError(`setNumThreads: n must be an integer in [1, 1024], got ${n}`);
@@ -119,6 +128,10 @@ export function setNumThreads(n: number): void {
   native.addon?.setNumThreads(n);
 }
 
+/**
+ * What runs and why: the current and available backends, which native addon loaded (prebuilt or
+ * built, its path, ISA, threads) or why none did, and the GPU or why there is none.
+ */
 export function backendInfo(): BackendInfo {
   const addon = native.addon;
   return {

@@ -9,8 +9,10 @@ import { Tensor } from '../tensor.js';
 import { TensorDataset } from './dataset.js';
 import { readIdxFile } from './idx.js';
 
+/** MNIST's training (60,000 images) or test (10,000 images) set. */
 export type MnistSplit = 'train' | 'test';
 
+/** data.mnist()'s options. */
 export interface MnistOptions {
   /** Zero pixels added on each side (default 0; 2 gives LeNet-5's 32x32). */
   pad?: number;
@@ -20,8 +22,9 @@ export interface MnistOptions {
   limit?: number;
 }
 
-/** The training set's pixel mean and standard deviation after /255 (the usual PyTorch values). */
+/** The training set's pixel mean after /255 (the usual PyTorch value). */
 export const MNIST_MEAN = 0.1307;
+/** The training set's pixel standard deviation after /255 (the usual PyTorch value). */
 export const MNIST_STD = 0.3081;
 
 const FILES: Record<MnistSplit, { images: string; labels: string }> = {

@@ -26,6 +26,10 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
 }
 
+/**
+ * A safetensors file's tensors and its __metadata__, as readSafetensors() returns them and
+ * writeSafetensors() takes them.
+ */
 export interface SafetensorsContents {
   /** name -> tensor, in file order. */
   tensors: Record<string, Tensor>;
