@@ -5,6 +5,7 @@ import type { CudaMemoryStats, CudaProbe } from './backend/cuda.js';
 
 export type { CudaMemoryStats, CudaProbe };
 
+/** Whether the cuda backend can run here; never throws (backendInfo().cuda.reason says why not). */
 export function isAvailable(): boolean {
   return cudaInfo().available;
 }

@@ -5,10 +5,15 @@ import type { ConvGeometry, PoolGeometry } from './backend/types.js';
 import { checkBoolean, checkInt, checkOptions } from './check.js';
 import { checkedNumel, describe, formatShape } from './shape.js';
 
+/** A size for both spatial axes (`3`), or one per axis (`[kh, kw]`). */
 export type Pair = number | readonly [number, number];
 /** number, [ph, pw], [top, left, bottom, right], or Keras' 'same' / 'valid'. */
 export type Padding = number | readonly [number, number] | readonly [number, number, number, number] | 'same' | 'valid';
 
+/**
+ * conv2d()'s options, with PyTorch's names and defaults (stride 1, padding 0, dilation 1, groups
+ * 1).
+ */
 export interface Conv2dOptions {
   stride?: Pair;
   padding?: Padding;
@@ -16,6 +21,10 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
+/**
+ * maxPool2d()'s options, with PyTorch's names and defaults (stride = kernel, padding 0, dilation
+ * 1, ceilMode false).
+ */
 export interface MaxPool2dOptions {
   /** Defaults to the kernel size. */
   stride?: Pair;
@@ -24,6 +33,10 @@ export interface MaxPool2dOptions {
   ceilMode?: boolean;
 }
 
+/**
+ * avgPool2d()'s options, with PyTorch's names and defaults (stride = kernel, padding 0, ceilMode
+ * false, countIncludePad true).
+ */
 export interface AvgPool2dOptions {
   /** Defaults to the kernel size. */
   stride?: Pair;

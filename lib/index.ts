@@ -13,13 +13,23 @@ export { batchNorm2d, type BatchNorm2dOptions } from './ops/batchnorm.js';
 export { dropout } from './ops/dropout.js';
 export { conv2dAsync, gemmAsync, matmulAsync, maxPool2dAsync } from './ops/async.js';
 export { availableBackends, setBackend, getBackend, backendInfo, setNumThreads, type BackendInfo } from './backend/registry.js';
+export type { NativeSource } from './native.js';
 export type { BackendName, DeviceName } from './backend/types.js';
+/** The GPU: availability, the device, the caching allocator and TF32, as torch.cuda. */
 export * as cuda from './cuda.js';
+/** The host caching allocator behind cpu tensors: its statistics, cache and limit. */
 export * as cpu from './cpu.js';
 export { manualSeed, Generator } from './random.js';
+/**
+ * Layers as modules (Conv2d, Linear, pooling, activations, BatchNorm2d, Dropout, Sequential), as
+ * torch.nn.
+ */
 export * as nn from './nn/index.js';
+/** Weight initializers, as torch.nn.init: each fills a tensor in place and returns it. */
 export * as init from './init/index.js';
+/** Optimizers (SGD, RMSprop, Adam, AdamW) and learning-rate schedules, as torch.optim. */
 export * as optim from './optim/index.js';
+/** Datasets, batching, IDX files and MNIST. */
 export * as data from './data/index.js';
 export { summary, outputSize, outputSizeDetail, stepsToReach, parseSpec, type LayerRow, type Summary, type OutputSizeOptions, type OutputSizeDetail, type StepsOptions, type StepsResult, type ParsedSpec } from './summary/index.js';
 export { fit, evaluate, predict } from './train/index.js';

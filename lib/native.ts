@@ -1,5 +1,7 @@
-// Finds and loads the N-API addon (build/Release/convkit.node under the package root). A
-// failure is recorded, not thrown: convkit then runs on the js backend and says why.
+// Finds and loads the N-API addon. In order: the prebuilt platform package (convkit-linux-x64-gnu
+// and the others in optionalDependencies), the local build (build/Release/convkit.node under the
+// package root), else nothing. A failure is recorded, not thrown: convkit then runs on the js
+// backend, and registry.ts warns once (or throws under CONVKIT_REQUIRE_NATIVE=1).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,11 +11,12 @@ import type { Backend } from './backend/types.js';
 import type { HostMemoryAddon } from './backend/host-memory.js';
 import type { CudaAddon, CudaProbe } from './backend/cuda.js';
 import type { PlanAddon } from './compile/native-runner.js';
+import { prebuiltPackageName } from './platform.js';
 
-/** The addon's exports: the host kernels, its controls, and the cuda object (probe() alone in a build without nvcc). */
 /** The elementwise helpers the cpu backend takes from the addon instead of host.ts's loops. */
 export type NativeElementwise = Pick<Backend, 'axpy' | 'scale' | 'broadcast2d' | 'reduce2d'>;
 
+/** The addon's exports: the host kernels, its controls, and the cuda object (probe() alone in a build without nvcc). */
 export interface NativeAddon extends HostKernels, HostMemoryAddon, NativeElementwise, PlanAddon {
   isa(): string;
   isaNote(): string;
@@ -24,10 +27,17 @@ export interface NativeAddon extends HostKernels, HostMemoryAddon, NativeElement
   cuda: Partial<CudaAddon> & { probe(): CudaProbe };
 }
 
+/** Where the addon came from: a prebuilt platform package, or a build from source. */
+export type NativeSource = 'prebuilt' | 'build';
+
 export interface NativeLoadResult {
   addon: NativeAddon | null;
   path: string | null;
+  source: NativeSource | null;
+  /** Why no addon loaded: every place tried and what went wrong there. */
   error: string | null;
+  /** True when CONVKIT_DISABLE_NATIVE=1 chose the js backend (no warning is due then). */
+  disabled: boolean;
 }
 
 function packageRoot(): string {
@@ -41,19 +51,53 @@ function packageRoot(): string {
   return dir;
 }
 
-export function loadNativeAddon(): NativeLoadResult {
-  if (process.env.CONVKIT_DISABLE_NATIVE === '1') {
-    return { addon: null, path: null, error: 'disabled by CONVKIT_DISABLE_NATIVE=1' };
+const requireHere = createRequire(import.meta.url);
+
+type Attempt = { addon: NativeAddon; path: string } | { failure: string };
+
+function loadPrebuilt(): Attempt {
+  const name = prebuiltPackageName();
+  let path: string;
+  try {
+    path = requireHere.resolve(name);
+  } catch {
+    return { failure: `the prebuilt package ${name} is not installed` };
   }
-  let path: string | null = null;
+  try {
+    return { addon: requireHere(path) as NativeAddon, path };
+  } catch (err) {
+    return { failure: `the prebuilt ${path} did not load: ${messageOf(err)}` };
+  }
+}
+
+function loadLocalBuild(): Attempt {
+  let path: string;
   try {
     path = join(packageRoot(), 'build', 'Release', 'convkit.node');
-    if (!existsSync(path)) {
-      return { addon: null, path, error: `${path} does not exist (the native build failed or was skipped; run npm run build:native)` };
-    }
-    const addon = createRequire(import.meta.url)(path) as NativeAddon;
-    return { addon, path, error: null };
   } catch (err) {
-    return { addon: null, path, error: err instanceof Error ? err.message : String(err) };
+    return { failure: messageOf(err) };
   }
+  if (!existsSync(path)) return { failure: `${path} does not exist (the build from source failed or was skipped)` };
+  try {
+    return { addon: requireHere(path) as NativeAddon, path };
+  } catch (err) {
+    return { failure: `${path} did not load: ${messageOf(err)}` };
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function loadNativeAddon(): NativeLoadResult {
+  if (process.env.CONVKIT_DISABLE_NATIVE === '1') {
+    return { addon: null, path: null, source: null, error: 'disabled by CONVKIT_DISABLE_NATIVE=1', disabled: true };
+  }
+  const failures: string[] = [];
+  for (const [source, load] of [['prebuilt', loadPrebuilt], ['build', loadLocalBuild]] as const) {
+    const attempt = load();
+    if ('addon' in attempt) return { addon: attempt.addon, path: attempt.path, source, error: null, disabled: false };
+    failures.push(attempt.failure);
+  }
+  return { addon: null, path: null, source: null, error: failures.join('; '), disabled: false };
 }

@@ -11,6 +11,11 @@ function splitmix32(state: { x: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/**
+ * A seeded random-number generator (xoshiro128**): the same seed gives the same sequence on every
+ * platform. Pass one to initializers, dropout and DataLoader to keep their draws apart from the
+ * global one (manualSeed).
+ */
 export class Generator {
   private s = new Uint32Array(4);
   private spareNormal: number | null = null;

@@ -6,6 +6,7 @@ import { backendForDevice, getDefaultDevice } from './backend/registry.js';
 import type { AnyBackend, DeviceName, Storage } from './backend/types.js';
 import { checkedNumel, describe, formatShape, numel, parseShape } from './shape.js';
 
+/** Options of tensor(): whether the tensor records a gradient, and on which device it lives. */
 export interface TensorOptions {
   requiresGrad?: boolean;
   /** Where to store the data: 'cpu' or 'cuda'; default: the default device (see setBackend). */
@@ -71,6 +72,11 @@ export interface DeferredStorage {
   materialize(): void;
 }
 
+/**
+ * An n-dimensional float32 array (row-major, NCHW for images) on the host (`cpu`) or on a GPU
+ * (`cuda`), with an optional gradient: create one with tensor(); ops return new tensors and record
+ * themselves for backward() when an input requires a gradient.
+ */
 export class Tensor {
   readonly shape: readonly number[];
   /** The number of elements. */
@@ -301,6 +307,7 @@ export class Tensor {
     }
   }
 
+  /** `Tensor(shape=[...], device=..., requiresGrad)`: the shape and flags, never the values. */
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}${this.device === 'cpu' ? '' : `, device=${this.device}`}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }

@@ -7,17 +7,22 @@ import type { AnyBackend, Backend, BackendName, DeviceArray, DeviceName } from '
 import { jsBackend, jsKernels } from './js/index.js';
 import type { HostKernels } from './host.js';
 import { CachedHostMemory } from './host-memory.js';
-import { loadNativeAddon } from '../native.js';
+import { loadNativeAddon, type NativeSource } from '../native.js';
+import { reportNativeFallback } from '../native-fallback.js';
 import { createCpuBackend } from './cpu.js';
 import { createCudaBackend, type CudaAddon, type CudaProbe } from './cuda.js';
 import type { PlanAddon } from '../compile/native-runner.js';
 
+/** What backendInfo() returns. */
 export interface BackendInfo {
   backend: BackendName;
   available: BackendName[];
   native: {
     loaded: boolean;
+    /** The addon file that loaded: in the prebuilt platform package, or the local build. */
     path: string | null;
+    /** 'prebuilt' (the platform package) or 'build' (compiled from source at install). */
+    source: NativeSource | null;
     /** Why the addon is missing, when it is. */
     error: string | null;
     isa: string | null;
@@ -30,6 +35,7 @@ export interface BackendInfo {
 }
 
 const native = loadNativeAddon();
+reportNativeFallback(native);
 const hostMemory = native.addon ? new CachedHostMemory(native.addon) : null;
 const cpuBackend: Backend | null = native.addon ? createCpuBackend(native.addon, hostMemory!) : null;
 let cudaProbe: CudaProbe = native.addon
@@ -87,6 +93,10 @@ export function cudaInfo(): CudaProbe {
   return cudaProbe;
 }
 
+/**
+ * The backends this process can run: always `js`, `cpu` when the native addon loaded, `cuda` when
+ * a GPU is usable.
+ */
 export function availableBackends(): BackendName[] {
   const names: BackendName[] = ['js'];
   if (cpuBackend) names.push('cpu');
@@ -109,10 +119,14 @@ export function setBackend(name: BackendName): void {
   defaultDevice = name === 'cuda' ? 'cuda' : 'cpu';
 }
 
+/** The backend new host work runs on (`js` or `cpu`), or `cuda` after setBackend('cuda'). */
 export function getBackend(): BackendName {
   return defaultDevice === 'cuda' ? 'cuda' : hostBackend.name;
 }
 
+/**
+ * How many threads the native kernels use (an integer in [1, 1024]); no effect on the js backend.
+ */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 1024) {
     throw new RangeError(`setNumThreads: n must be an integer in [1, 1024], got ${n}`);
@@ -120,6 +134,10 @@ export function setNumThreads(n: number): void {
   native.addon?.setNumThreads(n);
 }
 
+/**
+ * What runs and why: the current and available backends, which native addon loaded (prebuilt or
+ * built, its path, ISA, threads) or why none did, and the GPU or why there is none.
+ */
 export function backendInfo(): BackendInfo {
   const addon = native.addon;
   return {
@@ -128,6 +146,7 @@ export function backendInfo(): BackendInfo {
     native: {
       loaded: addon !== null,
       path: native.path,
+      source: native.source,
       error: native.error,
       isa: addon ? addon.isa() : null,
       isaNote: addon ? addon.isaNote() || null : null,

@@ -7,6 +7,7 @@
 // layer never looks inside a buffer; it allocates, views and copies through the backend, so
 // a training step on cuda never round-trips through the host.
 
+/** `js` (plain loops, always there), `cpu` (the native addon), `cuda` (the GPU). */
 export type BackendName = 'js' | 'cpu' | 'cuda';
 
 /** Where a tensor's storage lives. */

@@ -13,6 +13,7 @@ export interface Sample {
 /** The contract a DataLoader iterates: samples 0..length-1, each of the same shape. */
 export interface Dataset {
   readonly length: number;
+  /** Sample `index` (0 <= index < length). */
   get(index: number): Sample;
 }
 

@@ -5,14 +5,18 @@
 import { readFileSync } from 'node:fs';
 import { describe } from '../shape.js';
 
+/** The typed array that holds an IDX file's values, by its element type. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+/** An IDX file's element type. */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 
+/** An IDX file's shape and values. */
 export interface IdxArray {
   shape: number[];
   data: IdxData;
 }
 
+/** An IDX file's element type and shape, read from its header alone. */
 export interface IdxHeader {
   type: IdxType;
   shape: number[];

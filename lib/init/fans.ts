@@ -2,6 +2,7 @@
 // variance-scaled initializer (xavier, kaiming, lecun) reads its fans from here.
 import { formatShape, parseShape } from '../shape.js';
 
+/** How many inputs (fanIn) and outputs (fanOut) each weight connects, receptive field included. */
 export interface Fans {
   fanIn: number;
   fanOut: number;

@@ -5,14 +5,17 @@ import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { backendForDevice } from '../backend/registry.js';
 
+/** Fills t with 0, in place, and returns it. */
 export function zeros(t: Tensor): Tensor {
   return writeValues(checkInitTensor('init.zeros', t), (d) => d.fill(0));
 }
 
+/** Fills t with 1, in place, and returns it. */
 export function ones(t: Tensor): Tensor {
   return writeValues(checkInitTensor('init.ones', t), (d) => d.fill(1));
 }
 
+/** Fills t with `value`, in place, and returns it. */
 export function constant(t: Tensor, value: number): Tensor {
   checkInitTensor('init.constant', t);
   if (value === undefined) throw new TypeError('init.constant: value must be a number, got undefined');
@@ -31,6 +34,7 @@ export function uniform(t: Tensor, a = 0, b = 1, opts: GeneratorOption = {}): Te
   return fillUniform(t, a, b, g);
 }
 
+/** Fills t with draws from N(mean, std^2) (default N(0, 1)), in place, and returns it. */
 export function normal(t: Tensor, mean = 0, std = 1, opts: GeneratorOption = {}): Tensor {
   const op = 'init.normal';
   checkInitTensor(op, t);

@@ -3,6 +3,7 @@
 import { describe } from '../shape.js';
 import { quote } from './args.js';
 
+/** The nonlinearities calculateGain() knows, as torch.nn.init.calculate_gain. */
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu';
 
 export const NONLINEARITIES: readonly Nonlinearity[] = ['linear', 'conv1d', 'conv2d', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'selu'];

@@ -11,6 +11,10 @@ export interface XavierOptions extends GeneratorOption {
   gain?: number;
 }
 
+/**
+ * Which fan a variance-scaled initializer divides by: fanIn keeps the forward pass's variance,
+ * fanOut the backward pass's.
+ */
 export type FanMode = 'fanIn' | 'fanOut';
 
 export interface KaimingOptions extends GeneratorOption {

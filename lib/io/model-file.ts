@@ -10,6 +10,7 @@ import { checkMetadata, writeSafetensors, type SafetensorsContents } from './saf
 import { readSafetensorsFile } from './safetensors-file.js';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
 
+/** save()'s options. */
 export interface SaveOptions {
   /** Extra string -> string entries for the file's __metadata__ (e.g. a version or dataset). */
   metadata?: Record<string, string>;

@@ -27,6 +27,10 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
 }
 
+/**
+ * A safetensors file's tensors and its __metadata__, as readSafetensors() returns them and
+ * writeSafetensors() takes them.
+ */
 export interface SafetensorsContents {
   /** name -> tensor for every float tensor (F64, F32, F16, BF16, as float32), in file order. */
   tensors: Record<string, Tensor>;

@@ -4,6 +4,7 @@ import { leakyRelu, relu, sigmoid, softmax, tanh } from '../ops/activation.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
 
+/** relu() as a layer. */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
@@ -14,6 +15,7 @@ export class ReLU extends Module {
   }
 }
 
+/** leakyRelu() as a layer. */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
@@ -29,6 +31,7 @@ export class LeakyReLU extends Module {
   }
 }
 
+/** tanh() as a layer. */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
     return tanh(x);
@@ -39,6 +42,7 @@ export class Tanh extends Module {
   }
 }
 
+/** sigmoid() as a layer. */
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
     return sigmoid(x);

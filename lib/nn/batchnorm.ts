@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
 import { createTensors } from './deferred.js';
 
+/** nn.BatchNorm2d's options, with PyTorch's names and defaults. */
 export interface BatchNorm2dLayerOptions {
   /** Added to the variance before the square root; default 1e-5. */
   eps?: number;
@@ -19,6 +20,10 @@ export interface BatchNorm2dLayerOptions {
   trackRunningStats?: boolean;
 }
 
+/**
+ * Batch normalization over N, H and W per channel, as torch.nn.BatchNorm2d: batch statistics in
+ * training (updating the running ones), running statistics in eval mode.
+ */
 export class BatchNorm2d extends Module {
   readonly weight: Tensor | null;
   readonly bias: Tensor | null;

@@ -9,6 +9,7 @@ import { Module, type ModuleConfig } from './module.js';
 import { checkWeightInit, initWeightAndBias, type WeightInit } from './weights.js';
 import { createTensors } from './deferred.js';
 
+/** nn.Conv2d's options: conv2d()'s, plus whether there is a bias and how the weights start. */
 export interface Conv2dLayerOptions extends Conv2dOptions {
   /** Whether the layer adds a learned bias; default true. */
   bias?: boolean;
@@ -16,6 +17,7 @@ export interface Conv2dLayerOptions extends Conv2dOptions {
   init?: WeightInit;
 }
 
+/** nn.Conv1d's options, as PyTorch's, plus how the weights start. */
 export interface Conv1dLayerOptions {
   stride?: number;
   /** A number (both ends), [left, right], or 'same' / 'valid'. */

@@ -6,6 +6,7 @@ import { Module, type ModuleConfig } from './module.js';
 import { checkWeightInit, initWeightAndBias, type WeightInit } from './weights.js';
 import { createTensors } from './deferred.js';
 
+/** nn.Linear's options: whether there is a bias and how the weights start. */
 export interface LinearOptions {
   /** Whether the layer adds a learned bias; default true. */
   bias?: boolean;
@@ -13,6 +14,7 @@ export interface LinearOptions {
   init?: WeightInit;
 }
 
+/** A fully connected layer, y = x W^T + b, with W [out, in] as in PyTorch. */
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;

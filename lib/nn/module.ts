@@ -25,6 +25,7 @@ export type StateDict = Record<string, Tensor>;
  */
 export type LoadableStateDict = Record<string, Tensor | IntegerTensor>;
 
+/** loadStateDict()'s options. */
 export interface LoadStateDictOptions {
   /** Require exactly the module's keys (default true); shapes must match either way. */
   strict?: boolean;
@@ -32,6 +33,10 @@ export interface LoadStateDictOptions {
 
 const NAME_PATTERN = /^[A-Za-z0-9_]+$/;
 
+/**
+ * The base of every layer, as torch.nn.Module: named parameters, buffers and child modules,
+ * train/eval modes, to(device), state dicts and a JSON config. Subclasses implement forward(x).
+ */
 export abstract class Module {
   private readonly ownParameters = new Map<string, Tensor | null>();
   private readonly ownBuffers = new Map<string, Tensor | null>();
@@ -81,6 +86,10 @@ export abstract class Module {
     return t;
   }
 
+  /**
+   * Adds a child module under `name`: its parameters and buffers join this module's, prefixed
+   * `name.`.
+   */
   protected registerModule<M extends Module>(name: string, module: M): M {
     this.checkName(name, null);
     if (!(module instanceof Module)) throw new TypeError(`${this.constructor.name}: child '${name}' must be a Module, got ${describe(module)}`);
@@ -124,6 +133,10 @@ export abstract class Module {
     return this.collect((m) => m.ownBuffers);
   }
 
+  /**
+   * The buffers (state that is saved but not trained, such as BatchNorm's running statistics) of
+   * this module and its children.
+   */
   buffers(): Tensor[] {
     return this.namedBuffers().map(([, t]) => t);
   }

@@ -5,6 +5,7 @@ import { avgPool2d, globalAvgPool2d, maxPool2d } from '../ops/pool.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
 
+/** Max pooling over 2-D windows, as torch.nn.MaxPool2d. */
 export class MaxPool2d extends Module {
   /** @internal The options maxPool2d gets (read by compile). */
   readonly options: MaxPool2dOptions;
@@ -24,6 +25,7 @@ export class MaxPool2d extends Module {
   }
 }
 
+/** Average pooling over 2-D windows, as torch.nn.AvgPool2d. */
 export class AvgPool2d extends Module {
   /** @internal The options avgPool2d gets (read by compile). */
   readonly options: AvgPool2dOptions;

@@ -5,6 +5,10 @@ import { describe } from '../shape.js';
 import { Module, type ModuleConfig } from './module.js';
 import { Intermediates, keepsNoReferences } from './intermediates.js';
 
+/**
+ * Runs its modules in order, each on the previous one's output; children are named 0, 1, 2, ... as
+ * in PyTorch.
+ */
 export class Sequential extends Module {
   readonly [index: number]: Module;
   private readonly layers: Module[] = [];
@@ -45,6 +49,7 @@ export class Sequential extends Module {
     return y;
   }
 
+  /** The modules, in order. */
   [Symbol.iterator](): Iterator<Module> {
     return this.layers[Symbol.iterator]();
   }

@@ -4,6 +4,7 @@ import { flatten } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type ModuleConfig } from './module.js';
 
+/** Flattens every dimension after the batch: [N, C, H, W] to [N, C*H*W]. */
 export class Flatten extends Module {
   constructor(readonly startDim = 1) {
     super();

@@ -20,10 +20,12 @@ function elementwise(op: string, xArg: unknown,
   }) : out;
 }
 
+/** max(x, 0), elementwise. */
 export function relu(x: Tensor): Tensor {
   return elementwise('relu', x, (be, x, y) => be.relu(x, y), (be, x, _y, dy, dx) => be.reluBackward(x, dy, dx));
 }
 
+/** x where x > 0, else slope * x (default slope 0.01), elementwise. */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   checkFiniteNumber('leakyRelu', 'slope', slope);
   return elementwise('leakyRelu', x,
@@ -31,10 +33,12 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
     (be, x, _y, dy, dx) => be.leakyReluBackward(x, dy, dx, slope));
 }
 
+/** 1 / (1 + exp(-x)), elementwise. */
 export function sigmoid(x: Tensor): Tensor {
   return elementwise('sigmoid', x, (be, x, y) => be.sigmoid(x, y), (be, _x, y, dy, dx) => be.sigmoidBackward(y, dy, dx));
 }
 
+/** The hyperbolic tangent, elementwise. */
 export function tanh(x: Tensor): Tensor {
   return elementwise('tanh', x, (be, x, y) => be.tanh(x, y), (be, _x, y, dy, dx) => be.tanhBackward(y, dy, dx));
 }
@@ -60,12 +64,20 @@ function alongAxis(op: string, xArg: unknown, axis: unknown, forward: SoftmaxKer
   }) : out;
 }
 
+/**
+ * exp(x) / sum(exp(x)) along `axis` (default the last), computed stably (the maximum subtracted
+ * first).
+ */
 export function softmax(x: Tensor, axis = -1): Tensor {
   return alongAxis('softmax', x, axis,
     (be, x, y, o, d, i) => be.softmax(x, y, o, d, i),
     (be, y, dy, dx, o, d, i) => be.softmaxBackward(y, dy, dx, o, d, i));
 }
 
+/**
+ * log(softmax(x)) along `axis` (default the last), computed without forming softmax, so it does
+ * not underflow.
+ */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return alongAxis('logSoftmax', x, axis,
     (be, x, y, o, d, i) => be.logSoftmax(x, y, o, d, i),

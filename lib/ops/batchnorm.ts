@@ -7,6 +7,7 @@ import { backendFor, emptyResult, checkBoolean, checkFiniteNumber, checkOptional
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
+/** batchNorm2d()'s options: training or evaluation mode, momentum and eps, with PyTorch's defaults. */
 export interface BatchNorm2dOptions {
   /** Batch statistics (and running-stat updates) when true; running statistics when false. */
   training?: boolean;

@@ -7,6 +7,10 @@ import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { gemmArgs, runGemm } from './gemm-kernel.js';
 
+/**
+ * gemm()'s options: transposed operands and the scales of `alpha * op(A) op(B) + beta * C`, as
+ * BLAS's SGEMM.
+ */
 export interface GemmOptions {
   alpha?: number;
   /** Scale of c; defaults to 1 when c is given. */

@@ -11,16 +11,19 @@ import { Tensor } from '../tensor.js';
 /** How a loss reduces its per-item losses: their mean (the default), their sum, or none (one loss per item). */
 export type LossReduction = 'mean' | 'sum' | 'none';
 
+/** Options every loss takes: how the per-item losses reduce to the result. */
 export interface LossOptions {
   /** 'mean' (default), 'sum' or 'none'. */
   reduction?: LossReduction;
 }
 
+/** crossEntropy()'s options: the reduction and label smoothing. */
 export interface CrossEntropyOptions extends LossOptions {
   /** PyTorch's label_smoothing in [0, 1]: the target becomes (1 - e) * target + e / classes. Default 0. */
   labelSmoothing?: number;
 }
 
+/** bceWithLogits()'s options: the reduction and the weight of positive targets. */
 export interface BceWithLogitsOptions extends LossOptions {
   /** Weight of the positive term per class: a 1-d tensor as long as the last dimension of logits (or of length 1). */
   posWeight?: Tensor | null;

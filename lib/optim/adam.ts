@@ -12,6 +12,7 @@ import type { AnyBackend, Storage } from '../backend/types.js';
 import { Optimizer, type ParamState } from './optimizer.js';
 import { numberOption } from './options.js';
 
+/** Adam's and AdamW's options, with PyTorch's names and defaults. */
 export interface AdamOptions {
   lr?: number;
   betas?: readonly [number, number];
@@ -51,6 +52,7 @@ abstract class AdamBase extends Optimizer {
   }
 }
 
+/** Adam, as torch.optim.Adam: weight decay is added to the gradient (L2); AdamW decouples it. */
 export class Adam extends AdamBase {
   constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
     super('Adam', params, options, 0, false);

@@ -22,6 +22,10 @@ export interface OptimizerStateDict {
   state: ({ step: number; buffers: Record<string, number[]> } | null)[];
 }
 
+/**
+ * The base of the optimizers, as torch.optim.Optimizer: the parameters, a learning rate,
+ * zeroGrad(), step(), and a state dict to save and resume.
+ */
 export abstract class Optimizer {
   readonly params: readonly Tensor[];
   /** Created on a parameter's first update, as PyTorch's lazily filled state. */
@@ -66,6 +70,10 @@ export abstract class Optimizer {
     for (const p of this.params) p.grad = null;
   }
 
+  /**
+   * The learning rate and per-parameter state (step counts, moment buffers), for checkpoints;
+   * loadStateDict() restores it.
+   */
   stateDict(): OptimizerStateDict {
     return {
       lr: this.lr,

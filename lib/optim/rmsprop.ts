@@ -11,6 +11,7 @@ import type { AnyBackend, Storage } from '../backend/types.js';
 import { Optimizer, type ParamState } from './optimizer.js';
 import { numberOption } from './options.js';
 
+/** RMSprop's options, with PyTorch's names and defaults. */
 export interface RMSpropOptions {
   lr?: number;
   alpha?: number;
@@ -21,6 +22,10 @@ export interface RMSpropOptions {
   centered?: boolean;
 }
 
+/**
+ * RMSprop, as torch.optim.RMSprop: steps scaled by a running mean of squared gradients, optionally
+ * centered and with momentum.
+ */
 export class RMSprop extends Optimizer {
   readonly alpha: number;
   readonly eps: number;

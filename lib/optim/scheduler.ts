@@ -6,11 +6,16 @@ import { describe } from '../shape.js';
 import { Optimizer } from './optimizer.js';
 import { numberOption } from './options.js';
 
+/** A schedule's saved position. */
 export interface SchedulerStateDict {
   baseLr: number;
   lastEpoch: number;
 }
 
+/**
+ * The base of the learning-rate schedules, as torch.optim.lr_scheduler: step() once per epoch sets
+ * the optimizer's learning rate.
+ */
 export abstract class LRScheduler {
   /** The optimizer's lr when the scheduler was made: the schedule's starting point. */
   baseLr: number;
@@ -33,6 +38,7 @@ export abstract class LRScheduler {
     return this.lrAt(this.lastEpoch);
   }
 
+  /** The schedule's position, for checkpoints; loadStateDict() restores it. */
   stateDict(): SchedulerStateDict {
     return { baseLr: this.baseLr, lastEpoch: this.lastEpoch };
   }
@@ -53,6 +59,7 @@ export abstract class LRScheduler {
   protected abstract lrAt(epoch: number): number;
 }
 
+/** StepLR's options: multiply the rate by gamma (default 0.1) every stepSize epochs. */
 export interface StepLROptions {
   stepSize: number;
   gamma?: number;
@@ -76,6 +83,10 @@ export class StepLR extends LRScheduler {
   }
 }
 
+/**
+ * CosineAnnealingLR's options: the half-period tMax in epochs, and the lowest rate etaMin (default
+ * 0).
+ */
 export interface CosineAnnealingLROptions {
   tMax: number;
   etaMin?: number;

@@ -10,6 +10,7 @@ import type { AnyBackend, Storage } from '../backend/types.js';
 import { Optimizer, type ParamState } from './optimizer.js';
 import { numberOption } from './options.js';
 
+/** SGD's options, with PyTorch's names and defaults. */
 export interface SGDOptions {
   /** Default 1e-3, as PyTorch 2. */
   lr?: number;
@@ -19,6 +20,10 @@ export interface SGDOptions {
   weightDecay?: number;
 }
 
+/**
+ * Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and weight
+ * decay, as torch.optim.SGD.
+ */
 export class SGD extends Optimizer {
   readonly momentum: number;
   readonly dampening: number;

@@ -10,6 +10,7 @@ import { checkBoolean, checkInt, checkOptions } from '../check.js';
 import { convGeometry, poolGeometry } from '../geometry.js';
 import { describe } from '../shape.js';
 
+/** One layer's geometry along one axis, for outputSize() and outputSizeDetail(). */
 export interface OutputSizeOptions {
   /** The input size W along the dimension. */
   size: number;
@@ -25,6 +26,7 @@ export interface OutputSizeOptions {
   ceilMode?: boolean;
 }
 
+/** What outputSizeDetail() returns. */
 export interface OutputSizeDetail {
   /** The output size the layer produces (floored, or ceiled in ceil mode). */
   size: number;
@@ -91,6 +93,7 @@ export function isExactOutputSize(options: OutputSizeOptions): boolean {
   return outputSizeDetail(options).exact;
 }
 
+/** The layer that stepsToReach() repeats (default a 3x3 kernel, stride 1, no padding). */
 export interface StepsOptions {
   /** Default 3. */
   kernel?: number;
@@ -102,6 +105,7 @@ export interface StepsOptions {
   dilation?: number;
 }
 
+/** What stepsToReach() returns. */
 export interface StepsResult {
   /** How many layers it takes. */
   steps: number;
@@ -111,13 +115,14 @@ export interface StepsResult {
   exact: boolean;
 }
 
+/** stepsToReach lists every size, so it stops at this many steps instead of running for minutes. */
+const MAX_STEPS = 1_000_000;
+
 /**
  * How many identical layers take a size from `from` to `to`: stepsToReach(199, 1) (3x3,
  * stride 1, no padding) is 99 steps, 199 -> 197 -> ... -> 3 -> 1. RangeError when `to` is
  * never hit exactly (the sizes jump over it, stop changing, or the kernel stops fitting).
  */
-/** stepsToReach lists every size, so it stops at this many steps instead of running for minutes. */
-const MAX_STEPS = 1_000_000;
 
 export function stepsToReach(from: number, to: number, options: StepsOptions = {}): StepsResult {
   const op = 'stepsToReach';

@@ -53,6 +53,7 @@ export const SPEC_GRAMMAR = [
 
 const EXPECTED = 'convOUTkK[sS][pP][dD][gG], pool2, maxpool3s2, avgpool2, gap, bn, relu, tanh, sigmoid, softmax, lrelu[SLOPE], dropout[P], flatten or fcN';
 
+/** What parseSpec() returns: the input shape and the model the spec describes. */
 export interface ParsedSpec {
   /** Without the batch dim. */
   inputShape: number[];

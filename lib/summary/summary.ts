@@ -28,6 +28,9 @@ import { BatchNorm2d } from '../nn/batchnorm.js';
 import { LeakyReLU, ReLU, Sigmoid, Softmax, Tanh } from '../nn/activation.js';
 import { Sequential } from '../nn/sequential.js';
 
+/**
+ * One layer's row of a summary: its output shape, parameters, multiply-adds and receptive field.
+ */
 export interface LayerRow {
   /** The layer's path in the model: '0', '3', or '2.1' inside a nested Sequential. */
   name: string;
@@ -53,6 +56,7 @@ export interface LayerRow {
   jump: number;
 }
 
+/** What summary() returns: one row per layer, the totals, and toString() for the printed table. */
 export interface Summary {
   /** Without the batch dim. */
   inputShape: number[];

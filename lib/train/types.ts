@@ -49,6 +49,7 @@ export interface BatchLogs {
   accuracy?: number;
 }
 
+/** What fit() returns: every epoch's logs, whether it stopped early, and the best epoch. */
 export interface History {
   epochs: EpochLogs[];
   /** True when early stopping or a callback ended training before `epochs`. */
@@ -66,6 +67,7 @@ export interface TrainControl {
 /** A callback may also end training by returning (or resolving to) 'stop'. */
 export type CallbackResult = void | 'stop' | Promise<void | 'stop'>;
 
+/** Hooks fit() calls around epochs and batches; any may stop training by returning 'stop'. */
 export interface Callbacks {
   /** After each training batch; batch counts from 1 within the epoch. */
   onBatchEnd?(batch: number, logs: BatchLogs, control: TrainControl): CallbackResult;
@@ -75,6 +77,7 @@ export interface Callbacks {
   onTrainEnd?(history: History): void | Promise<void>;
 }
 
+/** Stop fit() when a monitored value stops improving, as Keras's EarlyStopping. */
 export interface EarlyStoppingOptions {
   /** Default 'valLoss' with validation data, else 'loss'. */
   monitor?: MonitorName;
@@ -86,6 +89,7 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
+/** Save the model and optimizer during fit(), and resume from the file when it exists. */
 export interface CheckpointOptions {
   /** The checkpoint file (safetensors: weights, optimizer state, and the run's state as metadata). */
   path: string;
@@ -97,11 +101,13 @@ export interface CheckpointOptions {
 
 /** Where progress goes: process.stdout by default. A bar needs isTTY true. */
 export interface ProgressWriter {
+  /** Writes one chunk of progress text. */
   write(chunk: string): unknown;
   isTTY?: boolean;
   columns?: number;
 }
 
+/** How fit() reports progress: where it writes, whether it draws a bar, and how often. */
 export interface ProgressOptions {
   /** Default process.stdout. */
   output?: ProgressWriter;
@@ -111,6 +117,10 @@ export interface ProgressOptions {
   every?: number;
 }
 
+/**
+ * fit()'s options: epochs, batching, optimizer, loss, validation, metrics, callbacks, progress,
+ * early stopping and checkpoints.
+ */
 export interface FitOptions {
   epochs: number;
   optimizer: Optimizer;
@@ -138,6 +148,7 @@ export interface FitOptions {
   seed?: number;
 }
 
+/** evaluate()'s options: the loss, the metrics and the batch size. */
 export interface EvaluateOptions {
   /** Samples per batch for a Dataset (default 256); not allowed with a DataLoader. */
   batchSize?: number;
@@ -146,6 +157,7 @@ export interface EvaluateOptions {
   metrics?: MetricName[];
 }
 
+/** What evaluate() returns: the mean loss, the metrics asked for, and how many samples it saw. */
 export interface EvaluateResult {
   loss: number;
   accuracy?: number;
@@ -153,6 +165,7 @@ export interface EvaluateResult {
   samples: number;
 }
 
+/** predict()'s options: the batch size, and raw outputs instead of softmax probabilities. */
 export interface PredictOptions {
   /** Rows per forward pass (default 256). */
   batchSize?: number;

@@ -18,9 +18,11 @@ namespace convkit {
 
 const VecKernels& active_vec_kernels() {
   switch (active_isa()) {
+#if CONVKIT_X86_KERNELS  // CMakeLists.txt builds the AVX files on x86 only
     case Isa::avx512: return vec_kernels_avx512;
     case Isa::avx2: return vec_kernels_avx2;
-    case Isa::scalar: break;
+#endif
+    default: break;
   }
   return vec_kernels_scalar;
 }

@@ -27,9 +27,11 @@ using gemm::KernelSet;
 
 const KernelSet& kernels_for(Isa isa) {
   switch (isa) {
+#if CONVKIT_X86_KERNELS  // CMakeLists.txt builds the AVX files on x86 only
     case Isa::avx512: return gemm::kernels_avx512;
     case Isa::avx2: return gemm::kernels_avx2;
-    case Isa::scalar: break;
+#endif
+    default: break;
   }
   return gemm::kernels_scalar;
 }
@@ -46,9 +48,11 @@ constexpr double kFlopsPerSecond = 100e9;
 
 const gemm::SmallMKernels& small_m_kernels_for(Isa isa) {
   switch (isa) {
+#if CONVKIT_X86_KERNELS
     case Isa::avx512: return gemm::small_m_avx512;
     case Isa::avx2: return gemm::small_m_avx2;
-    case Isa::scalar: break;
+#endif
+    default: break;
   }
   return gemm::small_m_scalar;
 }

@@ -11,6 +11,7 @@
 namespace convkit {
 namespace {
 
+#if CONVKIT_X86_KERNELS
 // libgcc's __builtin_cpu_supports checks XCR0 too, so a CPU whose OS has not enabled the
 // wide registers reports the feature as missing.
 bool cpu_has_avx512() {
@@ -18,13 +19,20 @@ bool cpu_has_avx512() {
          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 }
 bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+void cpu_features_init() { __builtin_cpu_init(); }
+#else
+// Not x86 (or built without the AVX files): the scalar kernels are the only ones compiled.
+bool cpu_has_avx512() { return false; }
+bool cpu_has_avx2() { return false; }
+void cpu_features_init() {}
+#endif
 
 std::once_flag init_once;
 std::atomic<int> active{static_cast<int>(Isa::scalar)};
 std::string note;
 
 void init() {
-  __builtin_cpu_init();
+  cpu_features_init();
   Isa chosen = best_supported_isa();
   if (const char* env = std::getenv("CONVKIT_ISA"); env && *env) {
     Isa wanted;
