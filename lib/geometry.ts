@@ -168,14 +168,27 @@ export function parsePoolOptions(op: string, kernel: unknown, options: unknown, 
     ? checkOptions<MaxPool2dOptions>(op, options, ['stride', 'padding', 'dilation', 'ceilMode'])
     : checkOptions<AvgPool2dOptions>(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
   const k = parsePair(op, 'kernel', kernel, 1);
+  const dilation = 'dilation' in opts && opts.dilation !== undefined ? parsePair(op, 'dilation', opts.dilation, 1) : [1, 1];
+  const padding = parsePadding(op, opts.padding);
+  // Explicit padding is checked here, so a layer with impossible options fails when it is made.
+  if (padding !== 'same') checkPoolPadding(op, padding, k, dilation, null);
   return {
     k,
     stride: opts.stride === undefined ? k : parsePair(op, 'stride', opts.stride, 1),
-    dilation: 'dilation' in opts && opts.dilation !== undefined ? parsePair(op, 'dilation', opts.dilation, 1) : [1, 1],
+    dilation,
     ceilMode: checkBoolean(op, 'ceilMode', opts.ceilMode, false),
     countIncludePad: checkBoolean(op, 'countIncludePad', 'countIncludePad' in opts ? opts.countIncludePad : undefined, true),
-    padding: parsePadding(op, opts.padding),
+    padding,
   };
+}
+
+/** As in PyTorch: a pooling window must always hold at least one real input, so pads are at most half the (dilated) kernel. */
+function checkPoolPadding(op: string, pads: Pads, k: readonly number[], dilation: readonly number[], x: readonly number[] | null): void {
+  const eff = [dilation[0] * (k[0] - 1) + 1, dilation[1] * (k[1] - 1) + 1];
+  const maxPad = [Math.floor(eff[0] / 2), Math.floor(eff[1] / 2)];
+  if (pads[0] > maxPad[0] || pads[2] > maxPad[0] || pads[1] > maxPad[1] || pads[3] > maxPad[1]) {
+    throw new RangeError(`${op}: padding ${formatPads(pads)} is more than half the ${eff[0]}x${eff[1]} kernel (at most ${maxPad[0]} rows and ${maxPad[1]} columns${x ? `; input ${formatShape(x)}` : ''})`);
+  }
 }
 
 function resolveConvGeometry(op: string, x: readonly number[], w: readonly number[], options: unknown): ConvGeometry {
@@ -213,12 +226,8 @@ function resolvePoolGeometry(op: string, x: readonly number[], kernel: unknown, 
   const [n, c, h, w] = x;
   checkInputNotEmpty(op, x);
   const pads = resolvePads(padding, h, w, k, stride, dilation);
-  // As in PyTorch: a window must always hold at least one real input.
+  checkPoolPadding(op, pads, k, dilation, x);
   const eff = [dilation[0] * (k[0] - 1) + 1, dilation[1] * (k[1] - 1) + 1];
-  const maxPad = [Math.floor(eff[0] / 2), Math.floor(eff[1] / 2)];
-  if (pads[0] > maxPad[0] || pads[2] > maxPad[0] || pads[1] > maxPad[1] || pads[3] > maxPad[1]) {
-    throw new RangeError(`${op}: padding ${formatPads(pads)} is more than half the ${eff[0]}x${eff[1]} kernel (at most ${maxPad[0]} rows and ${maxPad[1]} columns; input ${formatShape(x)})`);
-  }
   checkKernelFits(op, x, k, dilation, pads, null);
   const oh = outputSize(h, pads[0], pads[2], eff[0], stride[0], ceilMode);
   const ow = outputSize(w, pads[1], pads[3], eff[1], stride[1], ceilMode);
