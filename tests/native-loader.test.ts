@@ -1,7 +1,7 @@
 // The loader's order (prebuilt platform package, local build, js) and its loud fallback, run
 // on a copy of the compiled package in a temporary folder, where nothing was built.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,14 +16,18 @@ const localBuild = join(root, 'build', 'Release', 'convkit.node');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-/** A package root holding dist/ and package.json only, with its one dependency linked. */
+/** A package root holding dist/ and package.json only, with its runtime dependencies linked. */
 function copyOfPackage(): string {
   const dir = mkdtempSync(join(tmpdir(), 'convkit-loader-'));
   dirs.push(dir);
   cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
   mkdirSync(join(dir, 'node_modules'));
-  symlinkSync(join(root, 'node_modules', 'cli-progress'), join(dir, 'node_modules', 'cli-progress'));
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const name of Object.keys(manifest.dependencies)) {
+    mkdirSync(dirname(join(dir, 'node_modules', name)), { recursive: true });
+    symlinkSync(join(root, 'node_modules', name), join(dir, 'node_modules', name));
+  }
   return dir;
 }
 
