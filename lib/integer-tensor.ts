@@ -8,6 +8,7 @@ import { checkedNumel, describe, formatShape, parseShape } from './shape.js';
 /** safetensors names of the integer dtypes; BOOL is one byte per value, 0 or 1. */
 export type IntegerDtype = 'I64' | 'U64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
 
+/** The typed array that holds an IntegerTensor's values: BigInt64Array for I64, Uint8Array for U8 and BOOL, ... */
 export type IntegerArray = BigInt64Array | BigUint64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
 
 /** The typed array that holds each dtype's values. */
@@ -20,6 +21,11 @@ export function isIntegerDtype(dtype: string): dtype is IntegerDtype {
   return Object.hasOwn(INTEGER_ARRAYS, dtype);
 }
 
+/**
+ * An integer or boolean tensor read from a safetensors file (a PyTorch state_dict's int64
+ * num_batches_tracked, say), kept exactly: convkit computes in float32 only, so it is data to
+ * load into a buffer (converted when exact) or to write back unchanged.
+ */
 export class IntegerTensor {
   readonly shape: readonly number[];
   readonly size: number;

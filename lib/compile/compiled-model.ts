@@ -14,6 +14,7 @@ import { NativeRunner } from './native-runner.js';
 import { buildPlan, type Plan } from './plan.js';
 import { sourceTensors, stepWeights } from './weights.js';
 
+/** compile()'s options. */
 export interface CompileOptions {
   /** One sample's shape, without the batch dim: [1, 32, 32] for LeNet. Any batch size runs. */
   inputShape: readonly number[];
@@ -21,6 +22,10 @@ export interface CompileOptions {
 
 type Runner = { kind: 'native'; runner: NativeRunner } | { kind: 'eager'; runner: EagerRunner; device: DeviceName };
 
+/**
+ * A model resolved once by compile(): run(x) and runAsync(x) give model.forward's eval-mode
+ * output for any batch of the compiled sample shape, without the tape.
+ */
 export class CompiledModel {
   /** One sample's input shape, without the batch dim. */
   readonly inputShape: readonly number[];

@@ -10,6 +10,7 @@ import { GraphBuilder } from './graph-builder.js';
 import { EXPORTABLE_TYPES, emitterFor } from './layers.js';
 import { encodeModelProto } from './schema.js';
 
+/** exportOnnx()'s and encodeOnnx()'s options. */
 export interface OnnxExportOptions {
   /** One sample's shape, without the batch dim (as for summary), e.g. [1, 28, 28]. */
   inputShape: readonly number[];

@@ -20,6 +20,7 @@ import { ClosedError, QueueFullError } from './errors.js';
 /** Runs one batch [N, ...inputShape] and resolves to its outputs [N, ...]. */
 export type InferFunction = (x: Tensor) => Promise<Tensor>;
 
+/** createBatcher()'s options. */
 export interface BatcherOptions {
   /** One sample's shape without the batch dimension, e.g. [1, 32, 32] (required). */
   inputShape: number[];
@@ -35,6 +36,7 @@ export interface BatcherOptions {
   softmax?: boolean;
 }
 
+/** What a batcher has done so far, and what waits. */
 export interface BatcherStats {
   /** Requests waiting for a batch. */
   queued: number;
@@ -49,6 +51,7 @@ export interface BatcherStats {
   rejected: number;
 }
 
+/** Coalesces concurrent single-sample requests into batches (see createBatcher). */
 export interface Batcher {
   /**
    * The output for one sample x ([...inputShape] or [1, ...inputShape]; the result has the

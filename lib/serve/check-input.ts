@@ -27,6 +27,7 @@ export function checkSample(op: string, x: unknown, inputShape: readonly number[
   throw new RangeError(`${op}: x must be one sample ${formatShape(inputShape)} or [1,${inputShape.join(',')}], got shape ${formatShape(s)}`);
 }
 
+/** The options of one request: an AbortSignal that cancels it. */
 export interface CallOptions {
   /** Aborting it rejects the call with signal.reason (the work is dropped if it has not started). */
   signal?: AbortSignal;

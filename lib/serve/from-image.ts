@@ -5,8 +5,10 @@ import { checkFiniteNumber, checkInt, checkOptions } from '../check.js';
 import { describe } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
+/** Channels per pixel: gray, RGB or RGBA. */
 export type ChannelCount = 1 | 3 | 4;
 
+/** fromImage()'s options: the pixels' layout and the normalisation. */
 export interface FromImageOptions {
   width: number;
   height: number;

@@ -15,6 +15,7 @@ import { Tensor } from '../tensor.js';
 import { ClosedError } from './errors.js';
 import type { PoolResult, PoolTask } from './pool-worker.js';
 
+/** createWorkerPool()'s options. */
 export interface WorkerPoolOptions {
   /** Worker threads (default: the cores less one, at least 1). Each holds its own copy of the weights. */
   threads?: number;
@@ -24,6 +25,7 @@ export interface WorkerPoolOptions {
   maxQueue?: number;
 }
 
+/** The options of one WorkerPool.predict call. */
 export interface WorkerPoolCallOptions {
   signal?: AbortSignal;
   /**
@@ -33,6 +35,7 @@ export interface WorkerPoolCallOptions {
   transfer?: boolean;
 }
 
+/** Worker threads that each load the model file once and run batches on it (see createWorkerPool). */
 export interface WorkerPool {
   /** The outputs for a batch x [N, ...] (a host tensor), run by one worker in eval mode. */
   predict(x: Tensor, options?: WorkerPoolCallOptions): Promise<Tensor>;
