@@ -90,6 +90,12 @@ Napi::Value plan_set_weights(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value plan_flops_per_image(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), double(plan_arg(info, "planFlopsPerImage")->flops_per_image()));
+  });
+}
+
 PreparedCall prepare_run(const Napi::CallbackInfo& info) {
   const char* fn = "planRun";
   PlanPtr plan = plan_arg(info, fn);
@@ -107,6 +113,7 @@ PreparedCall prepare_run(const Napi::CallbackInfo& info) {
 void register_plan(Napi::Env env, Napi::Object exports) {
   exports.Set("planCreate", Napi::Function::New(env, plan_create, "planCreate"));
   exports.Set("planSetWeights", Napi::Function::New(env, plan_set_weights, "planSetWeights"));
+  exports.Set("planFlopsPerImage", Napi::Function::New(env, plan_flops_per_image, "planFlopsPerImage"));
   exports.Set("planRun", Napi::Function::New(env, expose_sync<prepare_run>, "planRun"));
   exports.Set("planRunAsync", Napi::Function::New(env, expose_async<prepare_run>, "planRunAsync"));
 }

@@ -52,6 +52,8 @@ class InferencePlan {
   int64_t input_size() const { return layers_.empty() ? 0 : layers_.front().in_size; }
   int64_t output_size() const { return layers_.empty() ? 0 : layers_.back().out_size; }
   size_t size() const { return layers_.size(); }
+  // Floating-point operations per image (multiply-adds count 2), for choosing how to run a call.
+  int64_t flops_per_image() const { return flops_per_image_; }
 
   // y[n, output_size] from x[n, input_size]. Safe to call from several threads at once.
   void run(const float* x, int64_t n, float* y) const;
