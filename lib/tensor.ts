@@ -118,6 +118,8 @@ export class Tensor {
 
   /** @internal A tensor of shape whose memory `storage` makes on first use (see DeferredStorage). */
   static deferred(storage: DeferredStorage, shape: readonly number[], device: DeviceName): Tensor {
+    // Built through the one constructor (so every field exists in the same order), then given
+    // its real shape: the constructor checks storage against shape, and there is no storage yet.
     const t = new Tensor(EMPTY, [0]);
     Object.assign(t, { shape: Object.freeze(shape.slice()), size: numel(shape) });
     t.storageRef = null;

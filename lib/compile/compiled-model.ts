@@ -31,6 +31,7 @@ export class CompiledModel {
   readonly inputShape: readonly number[];
   /** One sample's output shape, without the batch dim. */
   readonly outputShape: readonly number[];
+  private readonly outputSize: number;
   private readonly plan: Plan;
   private readonly sources: Tensor[][];
   private runner: Runner | null = null;
@@ -42,6 +43,7 @@ export class CompiledModel {
     this.plan = plan;
     this.inputShape = Object.freeze(plan.inputShape.slice());
     this.outputShape = Object.freeze(plan.outputShape.slice());
+    this.outputSize = plan.outputShape.reduce((a, b) => a * b, 1);
     this.sources = plan.steps.map((s) => ('sources' in s ? sourceTensors(s.sources) : []));
   }
 
@@ -50,10 +52,9 @@ export class CompiledModel {
     const input = this.checkInput('run', x);
     const runner = this.prepare(input);
     if (runner.kind === 'eager') return runner.runner.run(input);
-    const n = input.shape[0];
-    const y = backendForDevice('cpu').empty(n * this.outputSize()) as Float32Array;
-    runner.runner.run(input.storage as Float32Array, n, y);
-    return new Tensor(y, [n, ...this.outputShape]);
+    const y = this.emptyOutput(input);
+    runner.runner.run(input.storage as Float32Array, input.shape[0], y);
+    return new Tensor(y, [input.shape[0], ...this.outputShape]);
   }
 
   /** run(), with the whole forward pass as one call off the event loop on the native backend. */
@@ -61,14 +62,14 @@ export class CompiledModel {
     const input = this.checkInput('runAsync', x);
     const runner = this.prepare(input);
     if (runner.kind === 'eager') return runner.runner.run(input);
-    const n = input.shape[0];
-    const y = backendForDevice('cpu').empty(n * this.outputSize()) as Float32Array;
-    await runner.runner.runAsync(input.storage as Float32Array, n, y);
-    return new Tensor(y, [n, ...this.outputShape]);
+    const y = this.emptyOutput(input);
+    await runner.runner.runAsync(input.storage as Float32Array, input.shape[0], y);
+    return new Tensor(y, [input.shape[0], ...this.outputShape]);
   }
 
-  private outputSize(): number {
-    return this.outputShape.reduce((a, b) => a * b, 1);
+  /** The native plan's output memory for input's batch: the cpu backend's, not zero-filled (the plan writes all of it). */
+  private emptyOutput(input: Tensor): Float32Array {
+    return backendForDevice('cpu').empty(input.shape[0] * this.outputSize) as Float32Array;
   }
 
   private checkInput(op: string, x: unknown): Tensor {

@@ -39,14 +39,11 @@ const INLINE_FLOPS = 2e6;
 
 export class NativeRunner {
   private readonly handle: PlanHandle;
-  private readonly inSize: number;
-  private readonly outSize: number;
   private readonly flopsPerImage: number;
 
   constructor(private readonly addon: PlanAddon, private readonly memory: CachedHostMemory, plan: Plan) {
-    this.inSize = plan.inputShape.reduce((a, b) => a * b, 1);
-    this.outSize = plan.outputShape.reduce((a, b) => a * b, 1);
-    this.handle = addon.planCreate(plan.steps.map(describeStep), this.inSize);
+    const inSize = plan.inputShape.reduce((a, b) => a * b, 1);
+    this.handle = addon.planCreate(plan.steps.map(describeStep), inSize);
     this.flopsPerImage = addon.planFlopsPerImage(this.handle);
   }
 
@@ -54,7 +51,7 @@ export class NativeRunner {
     this.addon.planSetWeights(this.handle, step, w.weight, w.bias);
   }
 
-  /** y [n, outSize] in the cpu backend's memory; the kernel overwrites all of it. */
+  /** y [n, output size] in the cpu backend's memory; the kernel overwrites all of it. */
   run(x: Float32Array, n: number, y: Float32Array): void {
     this.addon.planRun(this.handle, x, n, y);
   }

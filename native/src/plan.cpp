@@ -43,9 +43,6 @@ thread_local Arena tls_arena;
 
 int64_t conv_flops(const ConvShape& c) { return 2 * c.o * c.oh * c.ow * (c.c / c.groups) * c.kh * c.kw; }
 
-// y = max(y, 0) over n floats, in place.
-void relu_inplace(float* y, int64_t n) { relu_forward(y, y, n); }
-
 }  // namespace
 
 void InferencePlan::add(PlanLayer l, int64_t in_size) {
@@ -191,7 +188,7 @@ void InferencePlan::run_layer(const PlanLayer& l, const PlanWeights* w, const fl
       break;
     }
   }
-  if (l.epilogue == PlanEpilogue::relu) relu_inplace(dst, n * l.out_size);
+  if (l.epilogue == PlanEpilogue::relu) relu_forward(dst, dst, n * l.out_size);  // in place
 }
 
 // Images [0, n) of x through every layer, in chunks that keep each activation in L2.
