@@ -31,6 +31,11 @@ export interface MaxPool2dOptions {
   padding?: Padding;
   dilation?: Pair;
   ceilMode?: boolean;
+  /**
+   * @internal ONNX's rule instead of PyTorch's: pads of any size, so a window may lie wholly in
+   * the padding (max gives -inf, average 0). Set by importOnnx.
+   */
+  anyPadding?: boolean;
 }
 
 /**
@@ -44,6 +49,8 @@ export interface AvgPool2dOptions {
   ceilMode?: boolean;
   /** Whether padding counts in the divisor; defaults to true, as in PyTorch. */
   countIncludePad?: boolean;
+  /** @internal As MaxPool2dOptions.anyPadding. */
+  anyPadding?: boolean;
 }
 
 type Pads = [top: number, left: number, bottom: number, right: number];
@@ -165,14 +172,16 @@ export function parseConvOptions(op: string, options: unknown) {
 /** Pooling kernel and options parsed and checked, before any input is known (the nn pooling layers check them at construction). */
 export function parsePoolOptions(op: string, kernel: unknown, options: unknown, kind: PoolKind) {
   const opts = kind === 'max'
-    ? checkOptions<MaxPool2dOptions>(op, options, ['stride', 'padding', 'dilation', 'ceilMode'])
-    : checkOptions<AvgPool2dOptions>(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
+    ? checkOptions<MaxPool2dOptions>(op, options, ['stride', 'padding', 'dilation', 'ceilMode', 'anyPadding'])
+    : checkOptions<AvgPool2dOptions>(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'anyPadding']);
   const k = parsePair(op, 'kernel', kernel, 1);
   const dilation = 'dilation' in opts && opts.dilation !== undefined ? parsePair(op, 'dilation', opts.dilation, 1) : [1, 1];
   const padding = parsePadding(op, opts.padding);
+  const anyPadding = checkBoolean(op, 'anyPadding', opts.anyPadding, false);
   // Explicit padding is checked here, so a layer with impossible options fails when it is made.
-  if (padding !== 'same') checkPoolPadding(op, padding, k, dilation, null);
+  if (padding !== 'same' && !anyPadding) checkPoolPadding(op, padding, k, dilation, null);
   return {
+    anyPadding,
     k,
     stride: opts.stride === undefined ? k : parsePair(op, 'stride', opts.stride, 1),
     dilation,
@@ -222,11 +231,11 @@ function resolveConvGeometry(op: string, x: readonly number[], w: readonly numbe
 export type PoolKind = 'max' | 'avg';
 
 function resolvePoolGeometry(op: string, x: readonly number[], kernel: unknown, options: unknown, kind: PoolKind): PoolGeometry {
-  const { k, stride, dilation, ceilMode, countIncludePad, padding } = parsePoolOptions(op, kernel, options, kind);
+  const { k, stride, dilation, ceilMode, countIncludePad, padding, anyPadding } = parsePoolOptions(op, kernel, options, kind);
   const [n, c, h, w] = x;
   checkInputNotEmpty(op, x);
   const pads = resolvePads(padding, h, w, k, stride, dilation);
-  checkPoolPadding(op, pads, k, dilation, x);
+  if (!anyPadding) checkPoolPadding(op, pads, k, dilation, x);
   const eff = [dilation[0] * (k[0] - 1) + 1, dilation[1] * (k[1] - 1) + 1];
   checkKernelFits(op, x, k, dilation, pads, null);
   const oh = outputSize(h, pads[0], pads[2], eff[0], stride[0], ceilMode);

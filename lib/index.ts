@@ -36,6 +36,6 @@ export { fit, evaluate, predict } from './train/index.js';
 export type { FitOptions, History, EpochLogs, BatchLogs, Callbacks, CallbackResult, TrainControl, EarlyStoppingOptions, CheckpointOptions, ProgressOptions, ProgressWriter, EvaluateOptions, EvaluateResult, PredictOptions, DataSource, LossName, LossFunction, MetricName, MonitorName } from './train/index.js';
 export { save, saveSync, load, loadStateDictFile, readSafetensors, writeSafetensors, IntegerTensor, type SaveOptions, type SafetensorsContents, type IntegerDtype, type IntegerArray } from './io/index.js';
 export { compile, CompiledModel, type CompileOptions } from './compile/compiled-model.js';
-export { exportOnnx, encodeOnnx, type OnnxExportOptions } from './onnx/index.js';
+export { exportOnnx, encodeOnnx, importOnnx, OnnxModel, type OnnxExportOptions, type ImportOnnxOptions } from './onnx/index.js';
 export { createBatcher, createWorkerPool, fromImage, QueueFullError, ClosedError } from './serve/index.js';
 export type { Batcher, BatcherOptions, BatcherStats, InferFunction, WorkerPool, WorkerPoolOptions, WorkerPoolCallOptions, FromImageOptions, ChannelCount, CallOptions } from './serve/index.js';

@@ -13,7 +13,7 @@ export class MaxPool2d extends Module {
   constructor(readonly kernelSize: Pair, options: MaxPool2dOptions = {}) {
     super();
     parsePoolOptions('MaxPool2d', kernelSize, options, 'max'); // bad options fail here, not at the first forward
-    this.options = immutableOptions(checkOptions<MaxPool2dOptions>('MaxPool2d', options, ['stride', 'padding', 'dilation', 'ceilMode']));
+    this.options = immutableOptions(checkOptions<MaxPool2dOptions>('MaxPool2d', options, ['stride', 'padding', 'dilation', 'ceilMode', 'anyPadding']));
   }
 
   forward(x: Tensor): Tensor {
@@ -33,7 +33,7 @@ export class AvgPool2d extends Module {
   constructor(readonly kernelSize: Pair, options: AvgPool2dOptions = {}) {
     super();
     parsePoolOptions('AvgPool2d', kernelSize, options, 'avg');
-    this.options = immutableOptions(checkOptions<AvgPool2dOptions>('AvgPool2d', options, ['stride', 'padding', 'ceilMode', 'countIncludePad']));
+    this.options = immutableOptions(checkOptions<AvgPool2dOptions>('AvgPool2d', options, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'anyPadding']));
   }
 
   forward(x: Tensor): Tensor {

@@ -1,3 +1,4 @@
-// ONNX interchange: exportOnnx writes a model as an ONNX graph (schema.ts holds the protobuf
-// schema that reading ONNX files shares).
+// ONNX interchange: exportOnnx writes a model as an ONNX graph, importOnnx reads one (both
+// through the protobuf schema in schema.ts).
 export { exportOnnx, encodeOnnx, type OnnxExportOptions } from './export.js';
+export { importOnnx, OnnxModel, type ImportOnnxOptions } from './import/index.js';

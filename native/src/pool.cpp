@@ -77,11 +77,9 @@ void validate(const PoolShape& p) {
   if (p.h * p.w > int64_t(std::numeric_limits<int32_t>::max()))
     throw_range(std::string(op) + ": an input plane of " + s(p.h) + "x" + s(p.w) +
                 " is too large for int32 argmax indices");
+  // Pads may exceed half the kernel (ONNX allows it; the TypeScript layer enforces PyTorch's
+  // limit for its own ops): a window wholly in the padding gives -inf (max) or 0 (average).
   int64_t eh = p.dilation_h * (p.kh - 1) + 1, ew = p.dilation_w * (p.kw - 1) + 1;
-  if (p.pad_top > eh / 2 || p.pad_bottom > eh / 2 || p.pad_left > ew / 2 || p.pad_right > ew / 2)
-    throw_range(std::string(op) + ": padding (top " + s(p.pad_top) + ", left " + s(p.pad_left) + ", bottom " +
-                s(p.pad_bottom) + ", right " + s(p.pad_right) + ") must be at most half the (dilated) kernel " +
-                s(eh) + "x" + s(ew) + ", i.e. <= " + s(eh / 2) + " rows and <= " + s(ew / 2) + " columns");
   if (eh > p.h + p.pad_top + p.pad_bottom || ew > p.w + p.pad_left + p.pad_right)
     throw_range(std::string(op) + ": kernel " + s(p.kh) + "x" + s(p.kw) + " (dilated " + s(eh) + "x" + s(ew) +
                 ") is larger than the padded input " + s(p.h + p.pad_top + p.pad_bottom) + "x" +
@@ -293,7 +291,9 @@ void avg_pool2d_forward(const PoolShape& p, const float* x, float* y) {
         yrow[ox] = div > 0 ? acc / float(div) : 0.f;
       };
       for (int64_t ox = 0; ox < in_lo; ++ox) edge(ox);
-      const float div_in = float(p.count_include_pad ? wy.padded * kw : (wy.end - wy.start) * kw);
+      // A row of windows wholly in the padding sums nothing: 0, not 0/0, without count_include_pad.
+      const int64_t rows_in = std::max<int64_t>(0, wy.end - wy.start);
+      const float div_in = float(std::max<int64_t>(1, p.count_include_pad ? wy.padded * kw : rows_in * kw));
       if (kw == 2 && sw == 2) {
         const float* c0 = cs - pl;
         for (int64_t ox = in_lo; ox < in_hi; ++ox) yrow[ox] = (c0[2 * ox] + c0[2 * ox + 1]) / div_in;

@@ -63,7 +63,8 @@ void ref_avg(const PoolShape& s, const std::vector<float>& x, const std::vector<
         ws = std::max<int64_t>(ws, 0);
         he = std::min(he, s.h);
         we = std::min(we, s.w);
-        int64_t div = s.count_include_pad ? pool : (he - hs) * (we - ws);
+        int64_t div = s.count_include_pad ? pool : std::max<int64_t>(0, he - hs) * std::max<int64_t>(0, we - ws);
+        if (div == 0) div = 1;  // a window wholly in the padding (pads beyond half the kernel) averages to 0
         double acc = 0;
         for (int64_t iy = hs; iy < he; ++iy)
           for (int64_t ix = ws; ix < we; ++ix) acc += x[size_t(p * s.h * s.w + iy * s.w + ix)];
@@ -153,9 +154,9 @@ void test_sizes_and_validate() {
   CHECK(convkit::pool_output_size(112, 2, 2, 0, 0, 1, false) == 56, "112");
   PoolShape ok = make(1, 1, 8, 8, 2, 2, 2, 2);
   convkit::validate(ok);
-  PoolShape s = make(1, 1, 8, 8, 3, 3, 1, 1, 2, 0, 0, 0);
-  expect_error(s, "padding");
-  s = ok; s.kh = 0; expect_error(s, "kernel 0x2");
+  // Pads beyond half the kernel are valid (ONNX's rule; PyTorch's limit is enforced in TypeScript).
+  convkit::validate(make(1, 1, 8, 8, 3, 3, 1, 1, 2, 0, 0, 0));
+  PoolShape s = ok; s.kh = 0; expect_error(s, "kernel 0x2");
   s = ok; s.stride_w = 0; expect_error(s, "stride 2x0");
   s = ok; s.oh = 5; expect_error(s, "does not match the expected 4x4");
   s = make(1, 1, 2, 2, 5, 5, 1, 1);
@@ -212,6 +213,9 @@ int main() {
       make(2, 2, 5, 5, 5, 5, 1, 1),                                    // global
       make(1, 1, 1, 4, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3),                  // every window in the padding
       make(2, 3, 5, 6, 2, 2, 1, 1, 2, 2, 2, 2, 3, 3),                  // some windows in the padding
+      make(1, 3, 28, 28, 3, 3, 1, 1, 2, 2, 2, 2),                      // ONNX maxpool_2d_pads: pads > half the kernel
+      make(2, 2, 5, 7, 2, 2, 1, 1, 3, 2, 2, 3),                        // pads >= kernel: windows wholly in the padding
+      make(2, 2, 6, 6, 2, 2, 2, 2, 3, 3, 3, 3, 1, 1, true),            // and ceil mode, 2x2/2 off the fast path
   };
   int i = 0;
   for (const PoolShape& s : maxes) {
@@ -226,6 +230,13 @@ int main() {
       make(2, 2, 10, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, false),
       make(1, 2, 7, 12, 3, 2, 2, 3, 1, 0, 0, 1, 1, 1, true, true),    // asymmetric
       make(2, 2, 6, 6, 6, 6, 1, 1),                                    // global
+      // Pads beyond half the kernel (ONNX): windows partly or wholly in the padding, both divisors.
+      make(1, 3, 28, 28, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, false, false),  // ONNX averagepool_2d_pads
+      make(1, 3, 28, 28, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, false, true),   // ... _count_include_pad
+      make(2, 2, 5, 7, 2, 2, 1, 1, 3, 2, 2, 3, 1, 1, false, false),    // whole rows and columns in the padding
+      make(2, 2, 5, 7, 2, 2, 1, 1, 3, 2, 2, 3, 1, 1, false, true),
+      make(2, 2, 6, 9, 2, 3, 2, 2, 3, 4, 3, 4, 1, 1, true, false),     // and ceil mode
+      make(2, 2, 6, 9, 2, 3, 2, 2, 3, 4, 3, 4, 1, 1, true, true),
   };
   for (const PoolShape& s : avgs) {
     convkit::validate(s);
