@@ -120,6 +120,32 @@ function poolCases(r: Rand, count: number, kind: 'max' | 'avg', out: OpCase[]): 
   }
 }
 
+/**
+ * Pools with ONNX's padding (anyPadding): pads up to the kernel and beyond, so that windows lie
+ * partly or wholly in the padding, with ceil mode and both divisors (importOnnx's pools).
+ */
+function onnxPaddingPoolCases(r: Rand, count: number, out: OpCase[]): void {
+  for (let i = 0; i < count; i++) {
+    const seed = 3700 + i;
+    const kind = i % 2 === 0 ? 'max' : 'avg';
+    const kh = randInt(r, 1, 4), kw = randInt(r, 1, 4);
+    const padding = [randInt(r, 0, kh + 2), randInt(r, 0, kw + 2), randInt(r, 0, kh + 2), randInt(r, 0, kw + 2)] as [number, number, number, number];
+    const stride: [number, number] = [randInt(r, 1, 3), randInt(r, 1, 3)];
+    const ceilMode = r() < 0.5;
+    const shape = [pick(r, [1, 2, 3]), randInt(r, 1, 3), randInt(r, 1, 8), randInt(r, 1, 8)];
+    const kernel: [number, number] = [kh, kw];
+    const opts = kind === 'max'
+      ? { stride, padding, ceilMode, anyPadding: true }
+      : { stride, padding, ceilMode, countIncludePad: r() < 0.5, anyPadding: true };
+    out.push({
+      op: kind === 'max' ? 'maxPool2d' : 'avgPool2d', seed, label: `onnx padding: x ${fmt(shape)} kernel ${fmt(kernel)} ${fmt(opts)}`,
+      makeInputs: inputs(seed, [shape]),
+      forward: ([x]) => (kind === 'max' ? maxPool2d(x, kernel, opts) : avgPool2d(x, kernel, opts)),
+      reduction: kh * kw,
+    });
+  }
+}
+
 function globalPoolCases(r: Rand, count: number, out: OpCase[]): void {
   for (let i = 0; i < count; i++) {
     const seed = 3500 + i;
@@ -284,6 +310,7 @@ export function allCases(): OpCase[] {
   activationCases(r, 20, out);
   softmaxCases(r, 20, out);
   lossAndShapeCases(r, 10, out);
+  onnxPaddingPoolCases(r, 24, out);
   return out;
 }
 
