@@ -3,8 +3,11 @@
 // install it locally with
 //   ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save --ignore-scripts onnxruntime-node
 // Without it these tests are skipped.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { encodeOnnx, noGrad, tensor } from '../lib/index.js';
+import { encodeOnnx, importOnnx, noGrad, OnnxModel, readSafetensors, tensor } from '../lib/index.js';
 import { exportCases } from './onnx-models.js';
 import { leNet5 } from './models.js';
 import { randData, rng } from './helpers.js';
@@ -22,11 +25,11 @@ const ort: Ort | null = await import(ORT_PACKAGE).then((m) => (m.default ?? m) a
 const OPSETS = [11, 12, 13, 14, 15, 16, 17];
 const BATCHES = [1, 3, 8];
 
-/** |actual - expected| <= 1e-5 * max(1, |expected|) everywhere. */
-function expectClose(actual: Float32Array, expected: Float32Array, what: string): void {
+/** |actual - expected| <= rtol * max(1, |expected|) everywhere. */
+function expectClose(actual: Float32Array, expected: Float32Array, what: string, rtol = 1e-5): void {
   expect(actual.length, what).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    if (!(Math.abs(actual[i] - expected[i]) <= 1e-5 * Math.max(1, Math.abs(expected[i])))) {
+    if (!(Math.abs(actual[i] - expected[i]) <= rtol * Math.max(1, Math.abs(expected[i])))) {
       expect.fail(`${what}: element ${i} is ${actual[i]} in onnxruntime but ${expected[i]} in convkit`);
     }
   }
@@ -56,6 +59,36 @@ describe.skipIf(!ort)(`exportOnnx in onnxruntime-node${ort ? '' : ' (skipped: on
   for (const c of exportCases()) {
     it(`${c.name}: same outputs at opsets ${OPSETS[0]}-${OPSETS[OPSETS.length - 1]}`, async () => {
       for (const opset of OPSETS) await expectSameOutputs(c.model, c.inputShape, opset, opset);
+    });
+  }
+});
+
+// importOnnx against onnxruntime-node on the torch.onnx.export fixtures (tests/onnx-import.test.ts
+// checks them against PyTorch's outputs; this is the runtime most servers would use instead).
+describe.skipIf(!ort)(`importOnnx agrees with onnxruntime-node${ort ? '' : ' (skipped: onnxruntime-node is not installed; see the header of this file)'}`, () => {
+  const runtime = ort as Ort;
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'onnx');
+  const fixtures: Array<{ file: string; io: string; inputs: string[]; outputs: string[]; batches: number[] }> =
+    JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+
+  for (const f of fixtures) {
+    it(`${f.file}: the same outputs at batches ${f.batches.join(', ')}`, async () => {
+      const bytes = new Uint8Array(readFileSync(join(dir, f.file)));
+      const session = await runtime.InferenceSession.create(bytes);
+      const model = await importOnnx(bytes);
+      const io = readSafetensors(new Uint8Array(readFileSync(join(dir, f.io))), f.io).tensors;
+      for (const b of f.batches) {
+        const inputs = Object.fromEntries(f.inputs.map((name) => [name, io[`${name}.b${b}`]]));
+        const ours = noGrad(() => (f.inputs.length === 1 && f.outputs.length === 1
+          ? { [f.outputs[0]]: model.forward(inputs[f.inputs[0]]) }
+          : (model as OnnxModel).run(inputs)));
+        const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new runtime.Tensor('float32', t.data, t.shape)]));
+        const theirs = await session.run(feeds);
+        for (const name of f.outputs) {
+          expect(ours[name].shape, `${name} shape, batch ${b}`).toEqual(theirs[name].dims);
+          expectClose(theirs[name].data, ours[name].toArray(), `${f.file} ${name}, batch ${b}`, 1e-4);
+        }
+      }
     });
   }
 });

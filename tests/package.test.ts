@@ -19,7 +19,7 @@ function runModule(script: string, env: NodeJS.ProcessEnv = {}): any {
 }
 
 const expectedExports = [
-  'Generator', 'Tensor', 'availableBackends', 'avgPool2d', 'backendInfo', 'batchNorm2d', 'bceWithLogits', 'cpu', 'dropout', 'nn', 'conv2d', 'conv2dAsync', 'crossEntropy', 'cuda', 'encodeOnnx', 'evaluate', 'exportOnnx', 'fit', 'flatten', 'gemm',
+  'Generator', 'Tensor', 'availableBackends', 'avgPool2d', 'backendInfo', 'batchNorm2d', 'bceWithLogits', 'cpu', 'dropout', 'nn', 'conv2d', 'conv2dAsync', 'crossEntropy', 'cuda', 'encodeOnnx', 'evaluate', 'exportOnnx', 'importOnnx', 'OnnxModel', 'fit', 'flatten', 'gemm',
   'gemmAsync', 'getBackend', 'globalAvgPool2d', 'globalMaxPool2d', 'leakyRelu', 'init', 'data', 'linear', 'load', 'loadStateDictFile', 'readSafetensors', 'save', 'saveSync', 'writeSafetensors', 'IntegerTensor', 'logSoftmax', 'manualSeed', 'matmul', 'mseLoss', 'nllLoss',
   'matmulAsync', 'maxPool2d', 'maxPool2dAsync', 'noGrad', 'optim', 'outputSize', 'outputSizeDetail', 'parseSpec', 'predict', 'relu', 'reshape', 'setBackend', 'setNumThreads', 'sigmoid',
   'softmax', 'stepsToReach', 'summary', 'tanh', 'tensor', 'compile', 'CompiledModel',
