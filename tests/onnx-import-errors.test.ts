@@ -63,6 +63,11 @@ describe('importOnnx refuses what it does not support, naming the node', () => {
     await expect(importOnnx(reshape)).rejects.toThrow(/Reshape node 'r' \(#0, opset 13\): shape \(input 1\) must be integers/);
   });
 
+  it('a Squeeze without axes of a size known only at run time (the output\'s rank would depend on it)', async () => {
+    const bytes = model([node('Squeeze', 'sq', ['x'], ['y'])], { input: [valueInfo('x', ['N', 1, 3])] });
+    await expect(importOnnx(bytes)).rejects.toThrow(/Squeeze node 'sq' \(#0, opset 13\): Squeeze without axes needs every size known at import/);
+  });
+
   it('a geometry that does not fit, at import', async () => {
     const bytes = model([node('MaxPool', 'pool', ['x'], ['y'], [intsAttr('kernel_shape', [9, 9])])]);
     await expect(importOnnx(bytes)).rejects.toThrow(RangeError);

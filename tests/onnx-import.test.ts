@@ -5,9 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, encodeOnnx, importOnnx, noGrad, nn, OnnxModel, optim, readSafetensors, tensor, type Tensor } from '../lib/index.js';
+import { installCudaAddonForTesting } from '../lib/backend/registry.js';
 import { backends, expectClose, withBackend, withBackendAsync } from './helpers.js';
+import { fakeCuda } from './fixtures/fake-cuda.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'onnx');
 
@@ -93,6 +95,21 @@ describe('an imported chain of layers', () => {
     const again = await importOnnx(encodeOnnx(model, { inputShape: [1, 32, 32] }));
     expect(again instanceof nn.Sequential).toBe(true);
     expectPyTorchOutputs(again, lenet, 'lenet after exportOnnx');
+  });
+});
+
+describe('an imported model on a (fake) cuda device', () => {
+  beforeAll(() => installCudaAddonForTesting(fakeCuda));
+  afterAll(() => installCudaAddonForTesting(null));
+
+  it.each(['ops-mix-opset13.onnx', 'shuffle-unit-opset11.onnx', 'lenet-opset11.onnx'])('%s moves with to(\'cuda\'), constants included, and gives PyTorch\'s outputs', async (file) => {
+    const f = fixtures.find((x) => x.file === file) as Fixture;
+    const model = (await importOnnx(join(dir, f.file))).to('cuda');
+    expect([...model.parameters(), ...model.buffers()].every((t) => t.device === 'cuda')).toBe(true);
+    const x = io(f)[`input.b3`].to('cuda');
+    const y = noGrad(() => model.forward(x));
+    expect(y.device).toBe('cuda');
+    expectClose(y.toArray(), io(f)['output.b3'].data, `${file} on the fake device`, 1e-4, 1e-6);
   });
 });
 

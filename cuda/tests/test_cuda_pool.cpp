@@ -93,6 +93,8 @@ void max_pools(std::mt19937& rng) {
       {1, 8, 5, 6, 5, 6, 1, 1, 0, 0, 0, 0, 1, 1},       // global pool, stride 1
       {1, 2, 1, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 2},       // dilation past the input: empty windows
       {2, 3, 3, 6, 2, 3, 1, 2, 2, 1, 2, 1, 4, 1},       // some windows empty, some not
+      {1, 3, 28, 28, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1},     // ONNX maxpool_2d_pads: pads beyond half the kernel
+      {2, 2, 5, 7, 2, 2, 1, 1, 3, 2, 2, 3, 1, 1},       // pads beyond the kernel: windows wholly in the padding
   };
   for (const Case& k : cases)
     for (bool ceil : {false, true}) {
@@ -113,6 +115,8 @@ void avg_pools(std::mt19937& rng) {
       {2, 3, 11, 11, 5, 5, 3, 3, 2, 2, 2, 2},   {2, 3, 10, 9, 3, 3, 1, 1, 1, 0, 0, 1},
       {64, 8, 10, 10, 3, 3, 2, 2, 1, 1, 1, 1},  {3, 5, 7, 9, 7, 9, 1, 1, 0, 0, 0, 0},
       {2, 4, 6, 6, 6, 6, 6, 6, 0, 0, 0, 0},
+      {1, 3, 28, 28, 3, 3, 1, 1, 2, 2, 2, 2},   // ONNX averagepool_2d_pads: pads beyond half the kernel
+      {2, 2, 5, 7, 2, 2, 1, 1, 3, 2, 2, 3},     {2, 2, 6, 9, 2, 3, 2, 2, 3, 4, 3, 4},  // windows wholly in the padding
   };
   for (const Case& k : cases)
     for (bool ceil : {false, true})
