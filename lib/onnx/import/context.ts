@@ -32,6 +32,15 @@ export function constTensor(c: ConstValue): Tensor {
   return new Tensor(storage, c.dims);
 }
 
+export interface StepOptions {
+  /** The convkit layer the step runs (the importer returns an nn.Sequential of these when it can). */
+  layer?: Module;
+  /** False when an output may be a view of an input that holds no share of its memory. */
+  ownsOutputs?: boolean;
+  /** The step evaluates sizes known only at run time, so it cannot be folded at import. */
+  readsShapes?: boolean;
+}
+
 export class NodeContext {
   constructor(
     /** "Conv node '/conv1/Conv' (#0, opset 13)" */
@@ -117,8 +126,8 @@ export class NodeContext {
    * for a size known only at run time). With only constants in, it runs now instead.
    */
   step(inputs: ReadonlyArray<TensorValue | ConstValue>, shapes: ReadonlyArray<ReadonlyArray<Dim | null>>,
-    run: (inputs: Tensor[], shapes: ShapeTable) => Tensor[], options: { layer?: Module; ownsOutputs?: boolean } = {}): Array<TensorValue | ConstValue> {
-    if (inputs.every((v) => v.kind === 'const')) {
+    run: (inputs: Tensor[], shapes: ShapeTable) => Tensor[], options: StepOptions = {}): Array<TensorValue | ConstValue> {
+    if (inputs.every((v) => v.kind === 'const') && !options.readsShapes) {
       const outs = noGrad(() => run(inputs.map((v) => constTensor(v as ConstValue)), []));
       return outs.map((t, i) => this.constant(t.shape, t.toArray(), `${this.layerName}_${i}`));
     }
@@ -140,7 +149,7 @@ export class NodeContext {
 
   /** One output computed by run. */
   step1(inputs: ReadonlyArray<TensorValue | ConstValue>, shape: ReadonlyArray<Dim | null>,
-    run: (inputs: Tensor[], shapes: ShapeTable) => Tensor, options: { layer?: Module; ownsOutputs?: boolean } = {}): TensorValue | ConstValue {
+    run: (inputs: Tensor[], shapes: ShapeTable) => Tensor, options: StepOptions = {}): TensorValue | ConstValue {
     return this.step(inputs, [shape], (ts, shapes) => [run(ts, shapes)], options)[0];
   }
 

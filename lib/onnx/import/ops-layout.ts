@@ -91,6 +91,7 @@ export const sliceOp: Handler = (ctx: NodeContext) => {
     const start = steps[0] > 0 ? first : Math.min(first, (input[0] as number) - 1);
     return [{ kind: 'ints', dims: [n], elems: Array.from({ length: n }, (_, k) => data.elems[start + k * steps[0]]) }];
   }
+  const readsShapes = [...starts, ...ends].some((d) => typeof d !== 'number');
   return [ctx.step1([ctx.floatInput(0)], out, ([t], shapes) => resolved.reduce(
-    (y, axis, i) => slice(y, axis, evalDim(starts[i], shapes), evalDim(ends[i], shapes), steps[i]), t))];
+    (y, axis, i) => slice(y, axis, evalDim(starts[i], shapes), evalDim(ends[i], shapes), steps[i]), t), { readsShapes })];
 };

@@ -153,7 +153,7 @@ export const reshapeOp: Handler = (ctx: NodeContext) => {
     return [ctx.layer(new Flatten(1), x, [input[0], dimProduct(input.slice(1))])];
   }
   if (dims.every((d) => typeof d === 'number')) return [ctx.step1([x], out, ([t]) => reshape(t, dims as number[]))];
-  return [ctx.step1([x], out, ([t], shapes) => reshape(t, dims.map((d) => (typeof d === 'number' ? d : evalDim(d, shapes)))))];
+  return [ctx.step1([x], out, ([t], shapes) => reshape(t, dims.map((d) => (typeof d === 'number' ? d : evalDim(d, shapes)))), { readsShapes: true })];
 };
 
 export const flattenOp: Handler = (ctx: NodeContext) => {
