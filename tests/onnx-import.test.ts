@@ -90,6 +90,12 @@ describe('an imported chain of layers', () => {
     expectClose(compiled.run(x).toArray(), noGrad(() => model.forward(x)).toArray(), `${f.file} compiled`, 1e-5, 1e-6);
   });
 
+  it('imports from bytes as from a path, a Node Buffer included (whose slices are views)', async () => {
+    for (const bytes of [readFileSync(join(dir, lenet.file)), new Uint8Array(readFileSync(join(dir, lenet.file)))]) {
+      expectPyTorchOutputs(await importOnnx(bytes), lenet, `lenet from a ${bytes.constructor.name}`);
+    }
+  });
+
   it('goes back to ONNX with exportOnnx and imports again to the same outputs', async () => {
     const model = await importOnnx(join(dir, lenet.file));
     const again = await importOnnx(encodeOnnx(model, { inputShape: [1, 32, 32] }));

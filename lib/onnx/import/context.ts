@@ -32,6 +32,11 @@ export function constTensor(c: ConstValue): Tensor {
   return new Tensor(storage, c.dims);
 }
 
+/** A constant's values as a tensor without a copy, for loadStateDict (which copies them in). */
+export function constView(c: ConstValue): Tensor {
+  return new Tensor(c.values, c.dims);
+}
+
 export interface StepOptions {
   /** The convkit layer the step runs (the importer returns an nn.Sequential of these when it can). */
   layer?: Module;

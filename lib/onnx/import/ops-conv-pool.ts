@@ -5,7 +5,7 @@ import { Conv2d } from '../../nn/conv.js';
 import { AvgPool2d, GlobalAvgPool2d, MaxPool2d } from '../../nn/pool.js';
 import { withDeferredInit } from '../../nn/deferred.js';
 import { globalMaxPool2d } from '../../ops/pool.js';
-import { constTensor, type NodeContext } from './context.js';
+import { constView, type NodeContext } from './context.js';
 import type { Dim } from './dims.js';
 import { shapeOf, type Handler } from './handler.js';
 
@@ -68,7 +68,7 @@ export const conv: Handler = (ctx: NodeContext) => {
   if (b && (b.dims.length !== 1 || b.dims[0] !== o)) ctx.fail(`the bias must be [${o}], got [${b.dims.join(', ')}]`, 'range');
   const options = { stride, dilation, groups, padding: padding(ctx, shape, [kh, kw], stride, dilation) };
   const layer = withDeferredInit(() => new Conv2d(c, o, [kh, kw], { ...options, bias: b !== null }));
-  layer.loadStateDict(b ? { weight: constTensor(w), bias: constTensor(b) } : { weight: constTensor(w) });
+  layer.loadStateDict(b ? { weight: constView(w), bias: constView(b) } : { weight: constView(w) });
   let out: Array<Dim | null> = [shape[0], o, null, null];
   if (spatialKnown(shape)) {
     const g = convGeometry('Conv', [1, ...shape.slice(1)], w.dims, options); // a window that does not fit fails here

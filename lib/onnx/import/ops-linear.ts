@@ -5,7 +5,7 @@ import { Linear } from '../../nn/linear.js';
 import { withDeferredInit } from '../../nn/deferred.js';
 import { gemm } from '../../ops/gemm.js';
 import { matmul } from '../../ops/matmul.js';
-import { constTensor, type NodeContext } from './context.js';
+import { constView, type NodeContext } from './context.js';
 import type { Dim } from './dims.js';
 import { broadcastDims } from './ops-elementwise.js';
 import { shapeOf, type Handler } from './handler.js';
@@ -35,7 +35,7 @@ export const gemmOp: Handler = (ctx: NodeContext) => {
   if (b.kind === 'const' && !transA && alpha === 1 && biasOk && typeof n === 'number' && typeof k === 'number') {
     const weight = transB ? b : transposed(ctx, b);
     const layer = withDeferredInit(() => new Linear(k, n, { bias: c !== null }));
-    layer.loadStateDict(c ? { weight: constTensor(weight), bias: constTensor({ ...(c as ConstValue), dims: [n] }) } : { weight: constTensor(weight) });
+    layer.loadStateDict(c ? { weight: constView(weight), bias: constView({ ...(c as ConstValue), dims: [n] }) } : { weight: constView(weight) });
     return [ctx.layer(layer, a, out)];
   }
   const options = { alpha, beta, transA, transB };

@@ -5,7 +5,7 @@ import { BatchNorm2d } from '../../nn/batchnorm.js';
 import { withDeferredInit } from '../../nn/deferred.js';
 import { add, mul } from '../../ops/binary.js';
 import { tensor } from '../../tensor.js';
-import { constTensor } from './context.js';
+import { constView } from './context.js';
 import { shapeOf, type Handler } from './handler.js';
 
 export const batchNormalization: Handler = (ctx: NodeContext) => {
@@ -28,7 +28,7 @@ export const batchNormalization: Handler = (ctx: NodeContext) => {
   if (input.length === 4) {
     const layer = withDeferredInit(() => new BatchNorm2d(c, { eps }));
     layer.loadStateDict({
-      weight: constTensor(scale), bias: constTensor(bias), running_mean: constTensor(mean), running_var: constTensor(variance),
+      weight: constView(scale), bias: constView(bias), running_mean: constView(mean), running_var: constView(variance),
       num_batches_tracked: tensor([0], []),
     });
     return [ctx.layer(layer.eval(), x, input)];

@@ -61,8 +61,9 @@ function float16(bits: number): number {
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 function readRaw(type: number, raw: Uint8Array, n: number): Float32Array | number[] {
-  // float32 weights are most of a file: one copy (raw_data need not be 4-byte aligned).
-  if (type === 1 && LITTLE_ENDIAN) return new Float32Array(raw.slice().buffer, 0, n);
+  // float32 weights are most of a file: one copy (raw_data need not be 4-byte aligned). Not
+  // raw.slice(): on a Node Buffer (what protobufjs decodes a Buffer into) that is a view.
+  if (type === 1 && LITTLE_ENDIAN) return new Float32Array(new Uint8Array(raw).buffer, 0, n);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out: Float32Array | number[] = DATA_TYPES[type].kind === 'float' ? new Float32Array(n) : new Array<number>(n);
   for (let i = 0; i < n; i++) {
