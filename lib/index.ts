@@ -23,8 +23,8 @@ export * as cuda from './cuda.js';
 export * as cpu from './cpu.js';
 export { manualSeed, Generator } from './random.js';
 /**
- * Layers as modules (Conv2d, Linear, pooling, activations, BatchNorm2d, Dropout, Sequential), as
- * torch.nn.
+ * Layers as modules (Conv2d, Linear, pooling, activations, BatchNorm2d, Dropout, Sequential,
+ * Residual), as torch.nn.
  */
 export * as nn from './nn/index.js';
 /** Weight initializers, as torch.nn.init: each fills a tensor in place and returns it. */
