@@ -101,9 +101,9 @@ void sum_cases(std::mt19937& rng) {
     auto x = test::random_vector(size_t(numel(c.shape)), rng);
     const int64_t out = convkit::reduce_output_size(g);
     for (float beta : {1.f, -0.25f, INFINITY}) {
-      std::vector<float> want(size_t(out));
+      std::vector<float> want(static_cast<size_t>(out));
       convkit::sum_axes(g, x.data(), beta, want.data());
-      DeviceVector<float> dx(x), dy(size_t(out));
+      DeviceVector<float> dx(x), dy(static_cast<size_t>(out));
       convkit::cuda::sum_axes(g, dx.get(), beta, dy.get());
       // Both sum in double; only the order differs, which an infinite beta hides.
       const std::string what = "sum_axes " + str(c.shape) + " beta " + std::to_string(beta);
@@ -117,10 +117,10 @@ void clamp_cases(std::mt19937& rng) {
   for (int64_t n : {0, 1, 17, 100003}) {
     auto x = test::random_vector(size_t(n), rng, -3.f, 3.f), dy = test::random_vector(size_t(n), rng);
     if (n > 3) x[1] = NAN, x[2] = INFINITY, x[3] = 0.5f;
-    std::vector<float> want(size_t(n)), want_dx(size_t(n));
+    std::vector<float> want(static_cast<size_t>(n)), want_dx(static_cast<size_t>(n));
     convkit::clamp(n, x.data(), -0.5f, 0.5f, want.data());
     convkit::clamp_backward(n, x.data(), dy.data(), -0.5f, 0.5f, want_dx.data());
-    DeviceVector<float> dxv(x), ddy(dy), dout(size_t(n)), ddx(size_t(n));
+    DeviceVector<float> dxv(x), ddy(dy), dout(static_cast<size_t>(n)), ddx(static_cast<size_t>(n));
     convkit::cuda::clamp(n, dxv.get(), -0.5f, 0.5f, dout.get());
     convkit::cuda::clamp_backward(n, dxv.get(), ddy.get(), -0.5f, 0.5f, ddx.get());
     expect_equal("clamp n=" + std::to_string(n), dout.to_host(), want);
