@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear, logSoftmax,
   matmul, maxPool2d, noGrad, relu, reshape, setBackend, setNumThreads, sigmoid, softmax, tanh, tensor, Tensor,
-  dropout, Generator, nllLoss, nn, parseSpec, predict, mseLoss,
+  dropout, Generator, nllLoss, nn, parseSpec, predict, mseLoss, add, sub, mul, div, clamp, sum, mean,
 } from '../lib/index.js';
 import type { BackendName } from '../lib/index.js';
 import { backends, randTensor, rng, withBackend } from './helpers.js';
@@ -187,6 +187,30 @@ const cases: Case[] = [
   ['avgPool2d: 0 columns with padding', () => avgPool2d(tensor([], [1, 1, 3, 0]), 3, { padding: 1 }), RangeError, /^avgPool2d: input \[1,1,3,0\] must have/],
   ['globalAvgPool2d: 0 rows', () => globalAvgPool2d(tensor([], [1, 1, 0, 3])), RangeError, /^globalAvgPool2d: input \[1,1,0,3\] must have/],
   ['globalMaxPool2d: 0 channels', () => globalMaxPool2d(tensor([], [1, 0, 2, 2])), RangeError, /^globalMaxPool2d: input \[1,0,2,2\] must have/],
+  // broadcasting arithmetic, clamp, sum and mean
+  ['add: shapes that do not broadcast', () => add(m23, m34), RangeError, /^add: a \[2,3\] and b \[3,4\] do not broadcast/],
+  ['sub: [N,C,H,W] - [2,1,1] with 3 channels', () => sub(x4, randTensor(r, [2, 1, 1])), RangeError, /^sub: a \[2,3,32,32\] and b \[2,1,1\] do not broadcast/],
+  ['mul: a string', () => mul(m23, any('2')), TypeError, /^mul: b must be a Tensor or a number, got string '2'/],
+  ['div: an array', () => div(any([1, 2]), m23), TypeError, /^div: a must be a Tensor or a number, got array \[1,2\]/],
+  ['add: two numbers', () => add(any(1), any(2)), TypeError, /^add: a or b must be a Tensor, got two numbers/],
+  ['add: disposed', () => { const t = tensor([1, 2], [2]); t.dispose(); return add(t, 1); }, TypeError, /^add: a \[2\] was disposed/],
+  ['add: detached b', () => add(m23, detached([3])), TypeError, /^add: b \[3\] lost its data/],
+  ['add: more than 16 dims after merging', () => {
+    const alternate = (first: number) => Array.from({ length: 17 }, (_, i) => (i % 2 === 0 ? first : 3 - first));
+    const a = tensor(new Float32Array(2 ** 9), alternate(2));
+    return add(a, tensor(new Float32Array(2 ** 8), alternate(1)));
+  }, RangeError, /^add: broadcasting \[2,1,2,1,.*\] with \[1,2,1,2,.*\] needs more than 16 dims even after merging neighbours$/],
+  ['clamp: no bound', () => clamp(m23), TypeError, /^clamp: at least one of min and max must be a number/],
+  ['clamp: NaN bound', () => clamp(m23, NaN, 1), RangeError, /^clamp: min must not be NaN/],
+  ['clamp: string bound', () => clamp(m23, 0, any('6')), TypeError, /^clamp: max must be a number, null or undefined, got string '6'/],
+  ['clamp: not a tensor', () => clamp(any(3), 0, 1), TypeError, /^clamp: x must be a Tensor, got 3/],
+  ['sum: axis out of range', () => sum(m23, 2), RangeError, /^sum: axes 2 is out of range for a 2-d tensor \[2,3\]/],
+  ['sum: an axis in a list out of range', () => sum(m23, [0, -3]), RangeError, /^sum: axes\[1\] -3 is out of range for a 2-d tensor \[2,3\]/],
+  ['sum: duplicate axes', () => sum(m23, [1, -1]), RangeError, /^sum: axes \[1,-1\] names dim 1 twice \(shape \[2,3\]\)/],
+  ['mean: fractional axis', () => mean(m23, 0.5), RangeError, /^mean: axes 0\.5 is out of range/],
+  ['mean: axes a string', () => mean(m23, any('0')), TypeError, /^mean: axes must be a number, an array of numbers or undefined, got string '0'/],
+  ['sum: keepDims a number', () => sum(m23, 0, any(1)), TypeError, /^sum: keepDims must be a boolean, got 1/],
+  ['sum: axis of a rank-0 tensor', () => sum(tensor([1], []), 1), RangeError, /^sum: axes 1 is out of range for a 0-d tensor/],
   // a tensor whose buffer was transferred away is a TypeError at every op, never NaN or zeros
   ...detachedCases(),
   ['a detached buffer', () => { const t = tensor([1, 2], [2]); structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] }); return t.toArray(); },
@@ -275,6 +299,13 @@ function nanCases(): NaNCase[] {
     ['reshape', () => reshape(withNaN(randTensor(q, [2, 3]), 1), [3, 2]), [1]],
     ['flatten', () => flatten(withNaN(randTensor(q, [2, 3, 1]), 1)), [1]],
     ['crossEntropy', () => crossEntropy(withNaN(randTensor(q, [2, 3]), 4), [0, 1]), [0]],
+    ['add broadcast', () => add(withNaN(randTensor(q, [2, 1]), 1), randTensor(q, [3])), [3, 4, 5]],
+    ['mul by a number', () => mul(withNaN(randTensor(q, [4]), 2), 0), [2]],
+    ['div', () => div(randTensor(q, [3]), withNaN(randTensor(q, [1]), 0)), [0, 1, 2]],
+    ['clamp', () => clamp(withNaN(randTensor(q, [4]), 3), 0, 6), [3]],
+    ['sum over an axis', () => sum(withNaN(randTensor(q, [2, 3]), 4), 1), [1]],
+    ['mean of everything', () => mean(withNaN(randTensor(q, [300]), 299)), [0]],
+    ['mean of nothing', () => mean(tensor([], [0, 2]), 0), [0, 1]],
   ];
 }
 

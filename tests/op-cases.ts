@@ -1,8 +1,8 @@
 // Seeded random problems for every op, used to compare backends. Each case makes fresh
 // inputs (all requiring grad) from its own seed, so every backend sees identical data.
 import {
-  avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear,
-  logSoftmax, matmul, maxPool2d, relu, reshape, sigmoid, softmax, tanh, tensor,
+  add, avgPool2d, clamp, conv2d, crossEntropy, div, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear,
+  logSoftmax, matmul, maxPool2d, mean, mul, relu, reshape, sigmoid, softmax, sub, sum, tanh, tensor,
 } from '../lib/index.js';
 import type { Padding, Tensor } from '../lib/index.js';
 import { pick, randData, randInt, randTensor, rng, type Rand } from './helpers.js';
@@ -296,6 +296,108 @@ function lossAndShapeCases(r: Rand, count: number, out: OpCase[]): void {
   }
 }
 
+type Arith = (a: Tensor | number, b: Tensor | number) => Tensor;
+const ARITH: Array<[string, Arith]> = [['add', add], ['sub', sub], ['mul', mul], ['div', div]];
+
+/** Random values, or for a divisor values of either sign at least 0.5 from zero. */
+function operandData(r: Rand, n: number, divisor: boolean): Float32Array {
+  const d = randData(r, n);
+  if (divisor) for (let i = 0; i < n; i++) d[i] = Math.sign(d[i] || 1) * (0.5 + Math.abs(d[i]));
+  return d;
+}
+
+/** A shape broadcast against: some dims of `shape` set to 1, some leading dims dropped. */
+function broadcastPartner(r: Rand, shape: number[]): number[] {
+  const partner = shape.map((d) => (r() < 0.4 ? 1 : d));
+  return partner.slice(randInt(r, 0, Math.min(2, partner.length)));
+}
+
+// [a, b] operand shapes, null for a plain number: same shapes, scalars either side, per-channel
+// bias, rank 0, zero-size dims, both sides broadcast, and large ones that take the threaded path.
+const ARITH_SHAPES: Array<[number[] | null, number[] | null]> = [
+  [[2, 3], [2, 3]], [[4, 5], null], [null, [4, 5]], [[2, 3, 4, 5], [3, 1, 1]], [[2, 3, 4, 5], [1, 3, 1, 1]], [[1], [7]],
+  [[7], [1]], [[], [3, 2]], [[3, 2], []], [[], []], [[0, 3], [1, 3]], [[2, 0], [2, 1]], [[0], null], [[5, 1, 7], [1, 6, 1]],
+  [[3, 1], [1, 4]], [[2, 3, 1, 5], [3, 4, 1]], [[13, 17], [17]], [[13, 17], [13, 1]], [[64, 3, 32, 32], [3, 1, 1]],
+  [[70001], null], [[1, 70001], [70001]], [[40000, 2], [1, 2]], [[3, 40000], [3, 1]], [[6, 7, 40, 40], [7, 40, 1]],
+];
+
+function arithCases(r: Rand, out: OpCase[]): void {
+  let seed = 9000;
+  const shapes = [...ARITH_SHAPES];
+  for (let i = 0; i < 16; i++) { // random shapes, odd sizes
+    const a = Array.from({ length: randInt(r, 1, 5) }, () => randInt(r, 1, 7));
+    shapes.push(r() < 0.5 ? [a, broadcastPartner(r, a)] : [broadcastPartner(r, a), a]);
+  }
+  for (const [aShape, bShape] of shapes) {
+    for (const [name, f] of ARITH) {
+      const caseSeed = seed++;
+      const scalar = pick(r, [-1.5, 0.75, 3]);
+      const divisor = name === 'div';
+      out.push({
+        op: name, seed: caseSeed, label: `a ${fmt(aShape ?? scalar)} b ${fmt(bShape ?? scalar)}`,
+        makeInputs: () => {
+          const rr = rng(caseSeed);
+          return [aShape, bShape].flatMap((s, i) => (s ? [tensor(operandData(rr, s.reduce((p, d) => p * d, 1), divisor && i === 1), s, { requiresGrad: true })] : []));
+        },
+        forward: (t) => {
+          let k = 0;
+          const a = aShape ? t[k++] : scalar;
+          const b = bShape ? t[k++] : scalar;
+          return f(a, b);
+        },
+        // The longest gradient sum: over the dims an operand was broadcast along.
+        reduction: Math.max(1, ...[aShape, bShape].map((s) => {
+          const full = [aShape ?? [], bShape ?? []].map((x) => x.reduce((p, d) => p * d, 1));
+          return Math.max(...full) / Math.max(1, (s ?? []).reduce((p, d) => p * d, 1));
+        })),
+      });
+    }
+  }
+}
+
+// [shape, axes, keepDims]: every axis pattern, rank 0, empty sums, and large sums (over the
+// innermost dim, across rows, and all of a long vector) that take the threaded paths.
+const REDUCE_SHAPES: Array<[number[], number | number[] | undefined, boolean]> = [
+  [[3, 4, 5], undefined, false], [[3, 4, 5], 0, false], [[3, 4, 5], 1, true], [[3, 4, 5], 2, false], [[3, 4, 5], [0, 2], true],
+  [[3, 4, 5], [-1, 0], false], [[3, 4, 5], [], false], [[2, 3, 4, 5], [0, 2, 3], true], [[2, 3, 4, 5], [1, 3], false],
+  [[], undefined, false], [[], 0, true], [[0, 3], 0, false], [[0, 3], 1, true], [[4, 1, 3], 1, false], [[1, 1], undefined, true],
+  [[7], 0, false], [[300001], undefined, false], [[64, 3, 32, 32], [0, 2, 3], false], [[2001, 40], 0, false],
+  [[3, 50001], 1, true], [[8, 3001, 5], [0, 2], false], [[70001, 3], 0, false], [[5, 300, 70], [1], false],
+  [[129, 1000], 0, false], [[2, 5, 3, 7, 2], [0, 2, 4], false],
+];
+
+function reduceCases(out: OpCase[]): void {
+  let seed = 9800;
+  for (const [shape, axes, keepDims] of REDUCE_SHAPES) {
+    for (const [name, f] of [['sum', sum], ['mean', mean]] as const) {
+      const caseSeed = seed++;
+      const list = axes === undefined ? shape.map((_, i) => i) : typeof axes === 'number' ? [axes] : axes;
+      const count = list.reduce((p, a) => p * (shape[a < 0 ? a + shape.length : a] ?? 1), 1);
+      out.push({
+        op: name, seed: caseSeed, label: `x ${fmt(shape)} axes ${fmt(axes)} keepDims ${keepDims}`,
+        makeInputs: inputs(caseSeed, [shape]),
+        forward: ([x]) => f(x, axes, keepDims),
+        reduction: count,
+      });
+    }
+  }
+}
+
+function clampCases(r: Rand, count: number, out: OpCase[]): void {
+  const bounds: Array<[number | undefined, number | undefined]> = [[0, 6], [-0.5, undefined], [undefined, 0.3], [-1, 1], [1, -1], [0.25, 0.25]];
+  for (let i = 0; i < count; i++) {
+    const seed = 9900 + i;
+    const shape = i === 0 ? [70001] : randShape(r);
+    const [lo, hi] = bounds[i % bounds.length];
+    out.push({
+      op: 'clamp', seed, label: `x ${fmt(shape)} min ${lo} max ${hi}`,
+      makeInputs: () => [tensor(randData(rng(seed), shape.reduce((a, b) => a * b, 1), 3), shape, { requiresGrad: true })],
+      forward: ([x]) => clamp(x, lo, hi),
+      reduction: 1,
+    });
+  }
+}
+
 /** Every case, in a fixed order (the same on every run). */
 export function allCases(): OpCase[] {
   const r = rng(20261122);
@@ -310,6 +412,9 @@ export function allCases(): OpCase[] {
   activationCases(r, 20, out);
   softmaxCases(r, 20, out);
   lossAndShapeCases(r, 10, out);
+  arithCases(r, out);
+  reduceCases(out);
+  clampCases(r, 12, out);
   onnxPaddingPoolCases(r, 24, out);
   return out;
 }

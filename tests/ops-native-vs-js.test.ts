@@ -29,7 +29,8 @@ describe('the case list', () => {
     expect(cases.length).toBeGreaterThanOrEqual(200);
     const ops = new Set(cases.map((c) => c.op));
     for (const op of ['conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool2d', 'globalMaxPool2d', 'gemm', 'matmul', 'linear',
-      'relu', 'leakyRelu', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'crossEntropy', 'reshape', 'flatten']) {
+      'relu', 'leakyRelu', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'crossEntropy', 'reshape', 'flatten',
+      'add', 'sub', 'mul', 'div', 'sum', 'mean', 'clamp']) {
       expect(ops.has(op), op).toBe(true);
     }
   });

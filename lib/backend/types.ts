@@ -64,6 +64,36 @@ export interface PoolGeometry {
   packed: Int32Array;
 }
 
+/** The arithmetic of `binary`, numbered as the native kernels take it: add 0, sub 1, mul 2, div 3. */
+export const BinaryOpCode = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+/** One of BinaryOpCode's values. */
+export type BinaryOpCode = (typeof BinaryOpCode)[keyof typeof BinaryOpCode];
+
+/**
+ * An elementwise op's output of `shape` (row-major) and where each operand is read: element
+ * strides, 0 along the dims it is broadcast along. Coalesced (lib/ops/broadcast.ts): no dim of
+ * size 1, neighbours that stay contiguous in both operands merged, rank at least 1, so a
+ * per-channel bias over NCHW is [N, C, H*W] and a same-shape or scalar operand one dim.
+ */
+export interface BroadcastGeometry {
+  shape: readonly number[];
+  aStrides: readonly number[];
+  bStrides: readonly number[];
+  /** [rank, shape..., aStrides..., bStrides...], packed once for the native bindings. */
+  packed: Int32Array;
+}
+
+/**
+ * A sum over some dims of x (row-major `shape`): the output keeps the others, in order.
+ * Coalesced like BroadcastGeometry: no dim of size 1, neighbours with the same flag merged.
+ */
+export interface ReduceGeometry {
+  shape: readonly number[];
+  reduced: readonly boolean[];
+  /** [rank, shape..., reduced as 0/1...], packed once for the native bindings. */
+  packed: Int32Array;
+}
+
 /** C[m,n] = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k, op(B) is k x n. */
 export interface GemmArgs<F = Float32Array> {
   transA: boolean; transB: boolean;
@@ -130,6 +160,17 @@ export interface Backend<F = Float32Array, I = Int32Array, U = Uint8Array> {
   broadcast2d(c: F, rows: number, cols: number, m: number, n: number, y: F): void;
   /** dc [rows, cols] = beta * dy [m, n] summed over the broadcast dims (the adjoint of broadcast2d). */
   reduce2d(dy: F, rows: number, cols: number, m: number, n: number, beta: number, dc: F): void;
+
+  // Broadcasting arithmetic and reductions (lib/ops/binary.ts, lib/ops/reduce.ts); each
+  // operand holds exactly the elements its strides reach.
+  /** y = a op b over g's output, each operand read at its strides (0 where broadcast). */
+  binary(op: BinaryOpCode, g: BroadcastGeometry, a: F, b: F, y: F): void;
+  /** y = float(sum) * beta over g's reduced dims, accumulated in double; an empty sum is 0. */
+  sumAxes(g: ReduceGeometry, x: F, beta: number, y: F): void;
+  /** y = min(max(x, lo), hi) with NaN kept; lo <= hi (omitted bounds are -Infinity, Infinity). */
+  clamp(x: F, lo: number, hi: number, y: F): void;
+  /** dx = dy where lo <= x <= hi, else 0 (PyTorch's clamp backward). */
+  clampBackward(x: F, dy: F, lo: number, hi: number, dx: F): void;
 
   gemm(args: GemmArgs<F>): void;
 
