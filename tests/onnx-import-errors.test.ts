@@ -145,7 +145,7 @@ describe('fuzzed fixtures import or fail with a TypeError or RangeError', () => 
       results.add(await cleanly(bytes.subarray(0, end), `${file} cut at ${end}`));
     }
     expect(results.has('error')).toBe(true);
-  });
+  }, 60_000);
 
   it.each(['shuffle-unit-opset17.onnx', 'ops-mix-opset13.onnx', 'two-inputs-opset13.onnx'])('%s with bytes flipped, 300 times', async (file) => {
     const original = new Uint8Array(readFileSync(join(dir, file)));
@@ -157,5 +157,5 @@ describe('fuzzed fixtures import or fail with a TypeError or RangeError', () => 
       results.add(await cleanly(bytes, `${file} flip round ${i}`));
     }
     expect([...results].sort()).toEqual(['error', 'ok']);
-  });
+  }, 60_000);
 });
