@@ -18,7 +18,7 @@ export interface BuiltGraph {
   readonly opset: number;
   readonly slotCount: number;
   readonly steps: readonly Step[];
-  /** Layer names by step (for the steps that are layers). */
+  /** The name for a layer made from each step (after its node). */
   readonly layerNames: ReadonlyMap<Step, string>;
   readonly constants: ReadonlyMap<number, ConstValue>;
   readonly inputs: readonly GraphInput[];
@@ -161,7 +161,7 @@ export function buildGraph(model: Proto): BuiltGraph {
       // An error of convkit's own checks (a geometry that does not fit): the same kind, naming the node.
       throw nodeError(label, err.message, err instanceof TypeError ? 'type' : 'range');
     }
-    for (const step of state.steps.slice(stepsBefore)) if (step.layer) layerNames.set(step, name);
+    for (const step of state.steps.slice(stepsBefore)) layerNames.set(step, name);
     outputs.forEach((out, i) => {
       if (out === '') return;
       const v = results[i];

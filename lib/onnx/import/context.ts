@@ -44,6 +44,8 @@ export interface StepOptions {
   ownsOutputs?: boolean;
   /** The step evaluates sizes known only at run time, so it cannot be folded at import. */
   readsShapes?: boolean;
+  /** An Add of two run-time tensors (see Step.joinsBranches). */
+  joinsBranches?: boolean;
 }
 
 export class NodeContext {
@@ -143,6 +145,7 @@ export class NodeContext {
       outputs: outSlots,
       layer: options.layer ?? null,
       ownsOutputs: options.ownsOutputs ?? true,
+      joinsBranches: options.joinsBranches ?? false,
       run,
     });
     return shapes.map((shape, o) => ({

@@ -1,11 +1,13 @@
 // importOnnx: an ONNX file as a runnable convkit Module. A plain chain of nodes that are all
-// convkit layers becomes an nn.Sequential (so compile() makes it a native plan); any other graph
-// an OnnxModel that runs its steps in topological order.
+// convkit layers (residual connections folded into nn.Residual first) becomes an nn.Sequential,
+// so compile() makes it a native plan where it can; any other graph an OnnxModel that runs its
+// steps in topological order.
 import { Sequential } from '../../nn/sequential.js';
 import type { Module } from '../../nn/module.js';
 import { buildGraph, type BuiltGraph } from './builder.js';
 import { decodeModel, readModelBytes } from './decode.js';
 import { OnnxModel } from './graph-module.js';
+import { foldResiduals } from './residual.js';
 
 export { OnnxModel } from './graph-module.js';
 
@@ -32,7 +34,9 @@ export type ImportOnnxOptions = Record<string, never>;
  * Nodes that are convkit layers (Conv, BatchNormalization, Gemm as x W^T + b, Relu, pools,
  * Flatten...) become those layers, with the file's weights as ordinary parameters: stateDict,
  * `to('cuda')` and training work as for a model built in convkit. A graph that is a plain chain
- * of such layers is returned as an nn.Sequential (so `compile()` runs it as a native plan); any
+ * of such layers, with residual connections (an Add of two branches of layers from one value)
+ * as nn.Residual, is returned as an nn.Sequential (which `compile()` runs as a native plan when
+ * it holds no Residual, and `save`/`exportOnnx` write either way); any
  * other graph as an {@link OnnxModel}: `forward(x)` for one input, `run({ name: x })` for named
  * inputs and outputs. Shape computations (Shape, Gather, Concat... before a Reshape) are folded
  * at import, or evaluated on the host at run time where they depend on a dynamic size such as
@@ -47,7 +51,7 @@ export async function importOnnx(pathOrBytes: string | Uint8Array, options?: Imp
   if (options !== undefined && (options === null || typeof options !== 'object' || Object.keys(options).length > 0)) {
     throw new TypeError(`${op}: options must be an empty object or left out (importOnnx takes no options yet)`);
   }
-  const graph = buildGraph(decodeModel(op, await readModelBytes(op, pathOrBytes)));
+  const graph = foldResiduals(buildGraph(decodeModel(op, await readModelBytes(op, pathOrBytes))));
   const layers = chainOfLayers(graph);
   return layers ? new Sequential(...layers).eval() : new OnnxModel(graph);
 }

@@ -51,7 +51,7 @@ function binary(fn: Binary, symbol: DimOp['op']): Handler {
     // A scalar keeps the other operand's rank only if that has at least one dim: [] op [1] is [1].
     if (sb !== null && a.kind === 'tensor' && shapeOf(a).length >= shapeOf(b).length) return [ctx.step1([a], shape, ([t]) => fn(t, sb))];
     if (sa !== null && b.kind === 'tensor' && shapeOf(b).length >= shapeOf(a).length) return [ctx.step1([b], shape, ([t]) => fn(sa, t))];
-    return [ctx.step1([a, b], shape, ([x, y]) => fn(x, y))];
+    return [ctx.step1([a, b], shape, ([x, y]) => fn(x, y), { joinsBranches: fn === add && a.kind === 'tensor' && b.kind === 'tensor' })];
   };
 }
 

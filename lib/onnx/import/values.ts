@@ -25,5 +25,7 @@ export interface Step {
   readonly layer: Module | null;
   /** Whether every output is new memory, or a view that holds its own share of it (reshape). */
   readonly ownsOutputs: boolean;
+  /** Set on an Add of two run-time tensors: where a residual connection joins (residual.ts). */
+  readonly joinsBranches?: boolean;
   run(inputs: Tensor[], shapes: ShapeTable): Tensor[];
 }
