@@ -8,6 +8,8 @@ export { gemm, linear, type GemmOptions } from './ops/gemm.js';
 export { matmul } from './ops/matmul.js';
 export { relu, leakyRelu, sigmoid, tanh, softmax, logSoftmax } from './ops/activation.js';
 export { reshape, flatten } from './ops/shape.js';
+export { permute, transpose, concat, split, slice } from './ops/layout.js';
+export { argmax } from './ops/argmax.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type LossReduction, type LossOptions, type CrossEntropyOptions, type BceWithLogitsOptions } from './ops/loss.js';
 export { batchNorm2d, type BatchNorm2dOptions } from './ops/batchnorm.js';
 export { dropout } from './ops/dropout.js';

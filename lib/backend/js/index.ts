@@ -16,6 +16,7 @@ import {
 import { batchNorm2dStats, batchNorm2dForward, batchNorm2dBackward } from './batchnorm.js';
 import { dropout } from './dropout.js';
 import { sgdStep, adamStep, rmspropStep } from './optim.js';
+import { stridedCopy, argmax } from './layout.js';
 
 export const jsKernels: HostKernels = {
   gemm,
@@ -55,6 +56,8 @@ export const jsKernels: HostKernels = {
   batchNorm2dForward,
   batchNorm2dBackward,
   dropout,
+  stridedCopy,
+  argmax,
 
   sgdStep,
   adamStep,
