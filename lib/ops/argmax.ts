@@ -11,7 +11,7 @@ import type { Tensor } from '../tensor.js';
  * as larger than any number. With keepDims the reduced axis stays as size 1 (every axis, for
  * the flattened form). Returns an I32 IntegerTensor on the host, whatever x's device.
  */
-export function argmax(x: Tensor, axis?: number, keepDims = false): IntegerTensor {
+export function argmax(x: Tensor, axis?: number, keepDims = false): IntegerTensor & { readonly dtype: 'I32'; readonly data: Int32Array } {
   const op = 'argmax';
   const t = checkTensor(op, 'x', x);
   const keep = checkBoolean(op, 'keepDims', keepDims, false);
@@ -35,10 +35,14 @@ export function argmax(x: Tensor, axis?: number, keepDims = false): IntegerTenso
   }
   const backend = backendFor(op, { x: t });
   const count = outer * inner;
-  if (count === 0) return new IntegerTensor('I32', new Int32Array(0), shape);
+  if (count === 0) return indices(new Int32Array(0), shape);
   const out = backend.allocInt32(count);
   backend.argmax(t.storage, outer, dim, inner, out);
   const host = backend.int32ToHost(out);
   if (t.device !== 'cpu') backend.release(out, false);
-  return new IntegerTensor('I32', host, shape);
+  return indices(host, shape);
+}
+
+function indices(data: Int32Array, shape: readonly number[]) {
+  return new IntegerTensor('I32', data, shape) as IntegerTensor & { readonly dtype: 'I32'; readonly data: Int32Array };
 }
