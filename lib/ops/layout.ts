@@ -18,7 +18,7 @@ function checkPermutation(op: string, dims: unknown, shape: readonly number[]): 
   if (dims.length !== ndim) {
     throw new RangeError(`${op}: dims ${formatShape(dims)} must name each of the ${ndim} axes of x ${formatShape(shape)} once`);
   }
-  const resolved = dims.map((d: unknown, i) => (ndim === 0 ? normalizeAxis(op, `dims[${i}]`, d, [1]) : normalizeAxis(op, `dims[${i}]`, d, shape)));
+  const resolved = dims.map((d: unknown, i) => normalizeAxis(op, `dims[${i}]`, d, shape));
   const seen = new Set(resolved);
   if (seen.size !== ndim) {
     throw new RangeError(`${op}: dims ${formatShape(dims)} is not a permutation of the ${ndim} axes of x ${formatShape(shape)}: an axis repeats`);
