@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import * as ops from '../../lib/index.js';
 import { flatten, nn, reshape, tensor } from '../../lib/index.js';
 import {
-  activationCase, badBoolean, badFinite, badInt, badOptions, badPadding, badPositive, badTensor, convCase, gemmCase,
-  hugeInt, isBadTensor, linearCase, lossCase, matmulCase, poolCase, wrongType, type OpCase,
+  activationCase, arithCase, badBoolean, badFinite, badInt, badOptions, badPadding, badPositive, badTensor, clampCase, convCase, gemmCase,
+  hugeInt, isBadTensor, linearCase, lossCase, matmulCase, poolCase, reduceCase, wrongType, type OpCase,
 } from './arbitraries.js';
 import { badTensorValue, makeTensors } from './calls.js';
 
@@ -46,8 +46,20 @@ const notLabels = (a: fc.Arbitrary<unknown>) => a.filter((v) => !Array.isArray(v
 const badReduction: fc.Arbitrary<unknown> = fc.constantFrom<unknown>('avg', '', 'MEAN', 'mean ', 3, null, true, {}, ['sum']);
 
 /** The op's valid call as a slot list; which arguments can be made bad, and with what. */
+/** A bad operand of add/sub/mul/div: a number is a valid one. */
+const badOperand = (shapeOf: number[]) => badTensor(shapeOf, false).filter((v) => typeof v !== 'number');
+
+/** A bad clamp bound: not a number, null or undefined, or NaN. */
+const badBound: fc.Arbitrary<unknown> = fc.oneof(wrongType, fc.constant(NaN));
+
 function slots(base: OpCase): Array<{ arg: number; key?: string; bad: fc.Arbitrary<unknown>; hasAsync?: boolean }> {
   switch (base.op) {
+    case 'add': case 'sub': case 'mul': case 'div': return [{ arg: 0, bad: badOperand(base.a ?? [2]) }, { arg: 1, bad: badOperand(base.b ?? [2]) }];
+    case 'sum': case 'mean': return [
+      { arg: 0, bad: badTensor(base.x, false) }, { arg: 1, bad: badAxis(Math.max(1, base.x.length)).filter((v) => !Array.isArray(v) && v !== undefined) },
+      { arg: 2, bad: badBoolean },
+    ];
+    case 'clamp': return [{ arg: 0, bad: badTensor(base.x, false) }, { arg: 1, bad: badBound }, { arg: 2, bad: badBound }];
     case 'conv2d': return [
       { arg: 0, bad: badTensor(base.x, true), hasAsync: true }, { arg: 1, bad: badTensor(base.w, true), hasAsync: true },
       { arg: 2, bad: notNullish(badTensor([base.w[0]], true)), hasAsync: true }, { arg: 3, bad: badOptions, hasAsync: true },
@@ -92,7 +104,7 @@ function slots(base: OpCase): Array<{ arg: number; key?: string; bad: fc.Arbitra
   }
 }
 
-const opBadCall: fc.Arbitrary<BadCall> = fc.oneof(convCase, poolCase, gemmCase, linearCase, matmulCase, activationCase, lossCase)
+const opBadCall: fc.Arbitrary<BadCall> = fc.oneof(convCase, poolCase, gemmCase, linearCase, matmulCase, activationCase, lossCase, arithCase, reduceCase, clampCase)
   .chain((base) => fc.constantFrom(...slots(base)).chain((s) =>
     fc.record({ value: s.bad, async: s.hasAsync ? fc.boolean() : fc.constant(false) })
       .map(({ value, async }): BadCall => ({ base, arg: s.arg, key: s.key, value, async }))));
@@ -161,6 +173,10 @@ function plainArgs(c: PlainCall): { fn: (...a: any[]) => unknown; args: unknown[
 function opArgs(c: OpCase, useAsync: boolean): { fn: (...a: any[]) => unknown; args: unknown[] } {
   const t = (shapes: number[][]) => makeTensors(c.data, shapes, false);
   switch (c.op) {
+    case 'add': case 'sub': case 'mul': case 'div':
+      return { fn: ops[c.op], args: [c.a ? t([c.a])[0] : c.scalar, c.b ? t([c.b])[0] : c.scalar] };
+    case 'sum': case 'mean': return { fn: ops[c.op], args: [...t([c.x]), c.axes, c.keepDims ?? false] };
+    case 'clamp': return { fn: ops.clamp, args: [...t([c.x]), c.min, c.max] };
     case 'conv2d': return { fn: useAsync ? ops.conv2dAsync : ops.conv2d, args: [...t([c.x, c.w]), c.bias ? t([[c.w[0]]])[0] : null, { ...c.opts }] };
     case 'maxPool2d': return { fn: useAsync ? ops.maxPool2dAsync : ops.maxPool2d, args: [...t([c.x]), c.kernel, { ...c.opts }] };
     case 'avgPool2d': return { fn: ops.avgPool2d, args: [...t([c.x]), c.kernel, { ...c.opts }] };
