@@ -183,7 +183,7 @@ describe('examples/server.ts (a child process)', () => {
     }
   }, 60_000);
 
-  it('--workers runs the batches on worker threads with the same answers', async () => {
+  it('--workers decodes and runs the batches on worker threads with the same answers and errors', async () => {
     const { child, port, exited } = await startChild(['--workers', '1', '--mean', String(norm.mean), '--std', String(norm.std)]);
     try {
       const image = png(SIZE, SIZE, 5);
@@ -192,6 +192,11 @@ describe('examples/server.ts (a child process)', () => {
       const decoded = PNG.sync.read(image);
       const want = await predict(model, fromImage(decoded.data, { width: SIZE, height: SIZE, channels: 4, outputChannels: 1, ...norm }), { softmax: true });
       for (const t of JSON.parse(reply.body).top as Array<{ class: number; p: number }>) expect(t.p).toBeCloseTo(want.data[t.class]!, 5);
+      // Decoded in a worker, bad uploads keep their status: wrong size, broken, not a PNG, in one turn.
+      const bad = await Promise.all([png(SIZE + 1, SIZE), image.subarray(0, image.length - 20), Buffer.from('GIF89a')].map((b) => post(port, '/predict', b)));
+      expect(bad.map((r) => r.status)).toEqual([422, 400, 415]);
+      expect(JSON.parse(bad[0]!.body).error).toMatch(/wrong image size/);
+      expect((await post(port, '/predict', image)).status).toBe(200);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

@@ -5,7 +5,7 @@
 // and the server keeps serving; close() lets in-flight requests finish.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { ClosedError, QueueFullError, type Batcher } from '../../lib/index.js';
+import { ClosedError, QueueFullError, type Batcher, type Tensor } from '../../lib/index.js';
 import { HttpError } from './http-error.js';
 import { pngToTensor } from './png-input.js';
 
@@ -19,6 +19,11 @@ export interface PredictServerOptions {
   maxBodyBytes?: number;
   /** How many classes to answer (default 5). */
   top?: number;
+  /**
+   * How an upload becomes the model's input (default: pngToTensor on this thread). A worker
+   * pool's preprocess moves the decoding off the event loop; its errors carry their status.
+   */
+  decode?: (body: Buffer) => Tensor | Promise<Tensor>;
 }
 
 export interface PredictServer {
@@ -31,6 +36,7 @@ export function createPredictServer(options: PredictServerOptions): PredictServe
   const { batcher, mean, std } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 2 ** 20;
   const topK = options.top ?? 5;
+  const decode = options.decode ?? ((body: Buffer) => pngToTensor(body, { inputShape: batcher.inputShape, mean, std }));
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
   const counts = { requests: 0, ok: 0, clientErrors: 0, serverErrors: 0 };
@@ -59,7 +65,7 @@ export function createPredictServer(options: PredictServerOptions): PredictServe
     if (url.pathname !== '/predict') throw new HttpError(404, `no route ${url.pathname}: POST /predict, GET /healthz, GET /metrics`);
     if (req.method !== 'POST') throw methodNotAllowed('POST');
     const body = await readBody(req, maxBodyBytes);
-    const x = pngToTensor(body, { inputShape: batcher.inputShape, mean, std });
+    const x = await decode(body);
     // A client that hangs up takes its request out of the queue.
     const abort = new AbortController();
     const onClose = () => { if (!res.writableFinished) abort.abort(); };
