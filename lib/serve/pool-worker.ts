@@ -4,7 +4,7 @@
 import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
 import { load } from '../io/model-file.js';
 import { Tensor } from '../tensor.js';
-import { inferBatch } from '../train/infer-batch.js';
+import { inferBatchSync } from '../train/infer-batch.js';
 import { softmaxRows } from '../train/softmax-option.js';
 
 export interface PoolTask {
@@ -60,7 +60,8 @@ class Moved implements PoolResult {
 export default async function run(task: PoolTask | PreprocessTask | 'ready'): Promise<unknown> {
   if (task === 'ready') return true; // the pool's start-up check: the model loaded
   if ('ends' in task) return preprocessAll(task);
-  let y = await inferBatch(model, new Tensor(new Float32Array(task.buffer), task.shape));
+  // This thread is there to block: the forward runs on it, not on the libuv pool.
+  let y = inferBatchSync(model, new Tensor(new Float32Array(task.buffer), task.shape));
   if (task.softmax) y = softmaxRows('workerPool', y);
   // The output's own buffer moves as it is when it is a plain V8 buffer: exactly the output,
   // and below 1 MiB, where host memory never comes from the addon's block cache (whose blocks
