@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatcher, fromImage, manualSeed, nn, predict, save } from '../lib/index.js';
-import { createPredictServer, type PredictServer } from '../examples/serve/app.js';
+import { createPredictServer, topClasses, type PredictServer } from '../examples/serve/app.js';
 import { rng } from './helpers.js';
 
 const root = join(import.meta.dirname, '..');
@@ -134,6 +134,30 @@ describe('the HTTP server (in process)', () => {
     const metrics = JSON.parse((await post(port, '/metrics', null, 'GET')).body);
     expect(metrics.serverErrors).toBe(0);
     expect(metrics.eventLoopDelayMs.p99).toBeGreaterThan(0);
+  });
+});
+
+describe('the HTTP server, one request at a time', () => {
+  it('takes the request of a client that hangs up out of the batcher queue', async () => {
+    const batcher = createBatcher(model, { inputShape: [1, SIZE, SIZE], softmax: true, maxDelayMs: 60_000 });
+    const app = createPredictServer({ batcher, ...norm });
+    await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
+    const { port } = app.server.address() as AddressInfo;
+    const until = async (ok: () => boolean) => { while (!ok()) await new Promise((r) => setTimeout(r, 5)); };
+    const req = request({ port, path: '/predict', method: 'POST' });
+    req.on('error', () => {});
+    req.end(png(SIZE, SIZE));
+    await until(() => batcher.stats.queued === 1); // waiting a minute for others to join its batch
+    req.destroy();
+    await until(() => batcher.stats.queued === 0);
+    expect(batcher.stats.batches).toBe(0);
+    await app.close();
+  });
+
+  it('topClasses: the k best, best first, ties in class order', () => {
+    expect(topClasses(Float32Array.of(0.1, 0.3, 0.2, 0.3, 0.1), 3)).toEqual([{ class: 1, p: 0.3 }, { class: 3, p: 0.3 }, { class: 2, p: 0.2 }]);
+    expect(topClasses(Float32Array.of(0.25, 0.75), 5)).toEqual([{ class: 1, p: 0.75 }, { class: 0, p: 0.25 }]);
+    expect(topClasses(Float32Array.of(0.5, 0.5, 0.5), 2).map((t) => t.class)).toEqual([0, 1]);
   });
 });
 
