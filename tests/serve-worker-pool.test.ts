@@ -1,7 +1,7 @@
 // createWorkerPool: workers load the model file once and answer as in-process predict does;
 // buffers move between threads (transfer: true detaches the caller's tensor); checks.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,25 @@ describe('createWorkerPool', () => {
     await expect(createWorkerPool(modelPath, { preprocess: 42 as unknown as string })).rejects.toThrow(/preprocess must be a module path or file URL, got 42/);
     await expect(createWorkerPool(modelPath, { preprocess: join(dir, 'missing.ts') })).rejects.toThrow(/no preprocess module at/);
     await expect(createWorkerPool(modelPath, { threads: 1, preprocess: new URL(fixture('preprocess-no-default.ts'), 'file:') })).rejects.toThrow(/must export a default function/);
+  }, 60_000);
+
+  it.runIf(process.platform === 'linux')('runs its workers at the priority given, below the event loop', async () => {
+    // Each thread's nice value is field 19 of /proc/self/task/TID/stat.
+    const niceThreads = (nice: number) => readdirSync('/proc/self/task').filter((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === nice;
+    }).length;
+    expect(getPriority()).toBeLessThan(17);
+    const before = niceThreads(17);
+    const low = await createWorkerPool(modelPath, { threads: 2, priority: 17 });
+    try {
+      expect(niceThreads(17) - before).toBeGreaterThanOrEqual(2);
+      expect(getPriority()).toBeLessThan(17); // the event loop's thread keeps its own
+    } finally {
+      await low.close();
+    }
+    await expect(createWorkerPool(modelPath, { priority: 20 })).rejects.toThrow(/priority must be in \[0, 19\]/);
+    await expect(createWorkerPool(modelPath, { priority: -1 })).rejects.toThrow(/priority must be/);
   }, 60_000);
 
   it('close() refuses new calls with ClosedError', async () => {

@@ -8,7 +8,7 @@
 // with limits, AbortSignal support, workers replaced when one dies, idle timeouts and a clean
 // close; it is maintained by Node.js core contributors and has no dependencies of its own.
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
@@ -35,6 +35,13 @@ export interface WorkerPoolOptions {
   preprocess?: string | URL;
   /** The second argument of the preprocess function (structured-cloned into each worker). */
   preprocessOptions?: unknown;
+  /**
+   * The workers' scheduling priority, as `os.setPriority` takes it: 19 lowest, 0 normal. Default
+   * 10 (`os.constants.priority.PRIORITY_BELOW_NORMAL`): where the workers and the event loop
+   * share cores, the loop runs first, so its delay stays small while the workers keep the
+   * cores busy. It only ever lowers a worker, and only on Linux, where each thread has its own.
+   */
+  priority?: number;
 }
 
 /** The options of one WorkerPool.predict call. */
@@ -74,13 +81,15 @@ function workerFile(): string {
 export async function createWorkerPool(modelPath: string, options: WorkerPoolOptions = {}): Promise<WorkerPool> {
   const op = 'createWorkerPool';
   if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError(`${op}: modelPath must be a non-empty string, got ${describe(modelPath)}`);
-  const o = checkOptions<WorkerPoolOptions>(op, options, ['threads', 'softmax', 'maxQueue', 'preprocess', 'preprocessOptions']);
+  const o = checkOptions<WorkerPoolOptions>(op, options, ['threads', 'softmax', 'maxQueue', 'preprocess', 'preprocessOptions', 'priority']);
   const threads = o.threads === undefined ? Math.max(1, availableParallelism() - 1) : checkInt(op, 'threads', o.threads, 1);
   const softmax = checkBoolean(op, 'softmax', o.softmax, false);
   const maxQueue = o.maxQueue === undefined ? Infinity : checkInt(op, 'maxQueue', o.maxQueue, 0);
+  const priority = o.priority === undefined ? constants.priority.PRIORITY_BELOW_NORMAL : checkInt(op, 'priority', o.priority, 0);
+  if (priority > 19) throw new RangeError(`${op}: priority must be in [0, 19] (19 lowest), got ${priority}`);
   if (!existsSync(modelPath)) throw new RangeError(`${op}: no model file at '${modelPath}'`);
   const preprocess = o.preprocess === undefined ? null : moduleUrl(op, o.preprocess);
-  const workerData = { modelPath, preprocess, preprocessOptions: o.preprocessOptions };
+  const workerData = { modelPath, preprocess, preprocessOptions: o.preprocessOptions, priority };
   const pool = new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads, maxQueue, idleTimeout: Infinity, workerData });
   // A worker that fails outside a task (its model file went bad, say) is replaced by piscina;
   // without a listener its 'error' event would end the process.
