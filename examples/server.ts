@@ -79,7 +79,8 @@ try {
   else if (workers > 0) {
     // Each worker decodes uploads too (png-preprocess.ts), so PNG decoding leaves the event loop.
     const preprocess = new URL(`./serve/png-preprocess${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-    const p = await createWorkerPool(modelPath, { threads: workers, preprocess, preprocessOptions: { inputShape, mean, std } });
+    // The softmax too: the event loop only routes bytes and rows.
+    const p = await createWorkerPool(modelPath, { threads: workers, softmax: true, preprocess, preprocessOptions: { inputShape, mean, std } });
     pool = p;
     infer = (batch) => p.predict(batch, { transfer: true }); // the batch buffer is ours: move it
   } else infer = await load(modelPath);
@@ -90,7 +91,7 @@ try {
 let batcher: Batcher;
 try {
   batcher = createBatcher(infer, {
-    inputShape, softmax: true, concurrency: Math.max(1, workers),
+    inputShape, softmax: pool === null, concurrency: Math.max(1, workers),
     maxBatch: one('max-batch', values['max-batch']!), maxDelayMs: one('max-delay-ms', values['max-delay-ms']!), maxQueue: one('max-queue', values['max-queue']!),
   });
 } catch (err) {

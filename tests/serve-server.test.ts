@@ -12,6 +12,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatcher, fromImage, manualSeed, nn, predict, save } from '../lib/index.js';
 import { createPredictServer, topClasses, type PredictServer } from '../examples/serve/app.js';
+import { createTickBudget } from '../examples/serve/tick-budget.js';
 import { rng } from './helpers.js';
 
 const root = join(import.meta.dirname, '..');
@@ -152,6 +153,18 @@ describe('the HTTP server, one request at a time', () => {
     await until(() => batcher.stats.queued === 0);
     expect(batcher.stats.batches).toBe(0);
     await app.close();
+  });
+
+  it('createTickBudget: work past the budget waits for a later turn of the loop, in order', async () => {
+    for (const [budget, want] of [[0, ['a', 'b', 'next turn', 'c']], [Infinity, ['a', 'b', 'c', 'next turn']]] as const) {
+      const turn = createTickBudget(budget);
+      const order: string[] = [];
+      const work = Promise.all(['a', 'b', 'c'].map((name) => turn().then(() => order.push(name))));
+      setImmediate(() => order.push('next turn'));
+      await work;
+      await new Promise((r) => setImmediate(r));
+      expect(order).toEqual(want);
+    }
   });
 
   it('topClasses: the k best, best first, ties in class order', () => {

@@ -9,6 +9,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { ClosedError, QueueFullError, type Batcher, type Tensor } from '../../lib/index.js';
 import { HttpError } from './http-error.js';
 import { pngToTensor } from './png-input.js';
+import { createTickBudget } from './tick-budget.js';
 
 export interface PredictServerOptions {
   /** Answers one sample with its class probabilities (created with softmax: true). */
@@ -25,6 +26,8 @@ export interface PredictServerOptions {
    * pool's preprocess moves the decoding off the event loop; its errors carry their status.
    */
   decode?: (body: Buffer) => Tensor | Promise<Tensor>;
+  /** With the default decode: the most time one turn of the event loop spends decoding, in ms (default 2); the rest waits a turn. */
+  decodeBudgetMs?: number;
 }
 
 export interface PredictServer {
@@ -37,7 +40,11 @@ export function createPredictServer(options: PredictServerOptions): PredictServe
   const { batcher, mean, std } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 2 ** 20;
   const topK = options.top ?? 5;
-  const decode = options.decode ?? ((body: Buffer) => pngToTensor(body, { inputShape: batcher.inputShape, mean, std }));
+  const decodeTurn = createTickBudget(options.decodeBudgetMs ?? 2);
+  const decode = options.decode ?? (async (body: Buffer) => {
+    await decodeTurn();
+    return pngToTensor(body, { inputShape: batcher.inputShape, mean, std });
+  });
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
   const counts = { requests: 0, ok: 0, clientErrors: 0, serverErrors: 0 };
