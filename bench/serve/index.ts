@@ -4,7 +4,10 @@
 // it, when onnxruntime-node is installed, the same server logic on ONNX
 // Runtime with the same weights. Results: a markdown table and an SVG bar chart.
 //
-//   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--workers N] [--out DIR] [--docs]
+//   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--workers N] [--server-cpus LIST] [--out DIR] [--docs]
+//
+// --server-cpus runs each server under `taskset -c LIST`; with the bench itself on the other
+// CPUs (`taskset -c 1 npm run bench:serve -- --server-cpus 0`) autocannon gets a core of its own.
 //
 // Three servers when all is there: convkit in one process, convkit with N worker threads
 // (default: the cores less one; 0 skips it), and ONNX Runtime.
@@ -13,7 +16,7 @@
 // architecture with seeded random weights: the weights change the answers, not the speed.
 // --docs also writes the chart to docs/img/serve-bench.svg for the README.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '1,16,64' },
     workers: { type: 'string', default: String(Math.max(1, availableParallelism() - 1)) },
     out: { type: 'string', default: join(root, 'out', 'bench-serve') },
+    'server-cpus': { type: 'string' },
     docs: { type: 'boolean', default: false },
   },
 });
@@ -41,6 +45,7 @@ if (!(duration > 0) || connectionCounts.some((c) => !Number.isInteger(c) || c < 
   console.error('bench:serve: --duration must be a positive number of seconds, --connections positive integers like 1,16,64, --workers a non-negative integer');
   process.exit(2);
 }
+const loadAtStart = loadavg()[0]!;
 const outDir = resolve(values.out!);
 mkdirSync(outDir, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), 'convkit-bench-serve-'));
@@ -68,7 +73,7 @@ function digitPng(): Buffer {
 }
 
 async function measure(name: string, modelPath: string, args: string[] = []): Promise<ServeRow[]> {
-  const server = await startServer(root, modelPath, args);
+  const server = await startServer(root, modelPath, args, values['server-cpus']);
   const body = digitPng();
   const rows: ServeRow[] = [];
   try {
@@ -76,13 +81,16 @@ async function measure(name: string, modelPath: string, args: string[] = []): Pr
     await autocannon({ url: `${server.url}/predict`, connections: 4, duration: 1, method: 'POST', body });
     for (const connections of connectionCounts) {
       await server.metrics(true);
+      const waited = server.loopWaitNs();
       const r = await autocannon({ url: `${server.url}/predict`, connections, duration, method: 'POST', body, headers: { 'content-type': 'image/png' } });
       const m = await server.metrics();
+      const waitedAfter = server.loopWaitNs();
+      const loopWaitPct = waited === null || waitedAfter === null ? null : (waitedAfter - waited) / 1e7 / duration;
       const row: ServeRow = {
         backend: name, connections, requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99,
-        loopP99Ms: m.eventLoopDelayMs.p99, failures: r.non2xx + r.errors + r.timeouts,
+        loopP99Ms: m.eventLoopDelayMs.p99, loopWaitPct, failures: r.non2xx + r.errors + r.timeouts,
       };
-      console.log(`${name}, ${connections} connections: ${Math.round(row.requestsPerSecond)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, event-loop p99 ${row.loopP99Ms} ms, failures ${row.failures}`);
+      console.log(`${name}, ${connections} connections: ${Math.round(row.requestsPerSecond)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, event-loop p99 ${row.loopP99Ms} ms${loopWaitPct === null ? '' : ` (waiting for a CPU ${Math.round(loopWaitPct)}% of the run)`}, failures ${row.failures}`);
       rows.push(row);
     }
   } finally {
@@ -106,7 +114,8 @@ try {
   const rows = await measure('convkit', model.path);
   if (workers > 0) rows.push(...(await measure(`convkit, ${workers} worker${workers === 1 ? '' : 's'}`, model.path, ['--workers', String(workers)])));
   const onnx = await onnxFile(model.path);
-  const notes = [`Model: ${model.note}. ${duration} s per run; the server in its own process, autocannon in the bench's.`];
+  const where = values['server-cpus'] === undefined ? 'sharing every CPU' : `the server on CPUs ${values['server-cpus']} (taskset)`;
+  const notes = [`Model: ${model.note}. ${duration} s per run; the server in its own process, autocannon in the bench's, ${where}; ${availableParallelism()} CPUs, load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`];
   if ('path' in onnx) rows.push(...(await measure('onnxruntime-node', onnx.path)));
   else {
     console.log(`bench:serve: ORT side skipped: ${onnx.skip}`);
