@@ -122,6 +122,8 @@ interface PendingInput {
 class PiscinaPool implements WorkerPool {
   private closed = false;
   private inputs: PendingInput[] = [];
+  private sending = 0; // preprocess tasks in flight
+  private sendScheduled = false;
   constructor(private readonly pool: Piscina, readonly threads: number, private readonly softmax: boolean, private readonly hasPreprocess: boolean) {}
 
   async predict(x: Tensor, options?: WorkerPoolCallOptions): Promise<Tensor> {
@@ -156,12 +158,31 @@ class PiscinaPool implements WorkerPool {
           // The worker's answer is dropped; rejecting now is all a caller can observe.
           signal.addEventListener('abort', () => settle(pending, () => reject(signal.reason)), { once: true });
         }
-        // The first input of a turn schedules the send; the rest of the turn joins it.
-        if (this.inputs.push(pending) === 1) setImmediate(() => void this.sendInputs(this.inputs.splice(0)));
+        this.inputs.push(pending);
+        this.scheduleSend();
       });
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Sends what waits at the end of this turn, while fewer tasks than workers are in flight;
+   * else when one comes back. So the inputs of a turn travel together, and under load, when
+   * the workers are busy, the inputs of several turns do: fewer, larger messages.
+   */
+  private scheduleSend(): void {
+    if (this.sendScheduled || this.inputs.length === 0 || this.sending >= this.threads) return;
+    this.sendScheduled = true;
+    setImmediate(() => {
+      this.sendScheduled = false;
+      if (this.sending >= this.threads) return;
+      this.sending++;
+      void this.sendInputs(this.inputs.splice(0)).finally(() => {
+        this.sending--;
+        this.scheduleSend();
+      });
+    });
   }
 
   private async sendInputs(items: PendingInput[]): Promise<void> {
