@@ -60,7 +60,8 @@ export interface WorkerPool {
   predict(x: Tensor, options?: WorkerPoolCallOptions): Promise<Tensor>;
   /**
    * One sample made from raw bytes (an upload, a file) by the pool's preprocess module, in a
-   * worker. Inputs given in the same turn of the event loop go to one worker together, copied
+   * worker. Inputs given in the same turn of the event loop go to one worker together (and,
+   * while every worker has such a task, those of later turns wait and go together), copied
    * once into one buffer that is moved; the samples come back as views of one moved buffer.
    * What the module throws rejects this call alone, as an Error with the same name, message
    * and own enumerable primitive properties (a `status`, a `code`).
