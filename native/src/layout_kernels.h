@@ -44,18 +44,25 @@ void transpose_scalar(const float* src, int64_t src_stride, float* dst, int64_t 
     for (int64_t j = 0; j < cols; ++j) dst[i * dst_stride + j] = src[j * src_stride + i];
 }
 
+// Row by row down a block of columns, so that each row's block is one contiguous read.
 void argmax_columns_scalar(const float* x, int64_t dim, int64_t stride, int64_t n, int32_t* out) {
-  for (int64_t j = 0; j < n; ++j) {
-    float best = x[j];
-    int32_t at = 0;
+  constexpr int64_t kBlock = 64;
+  float best[kBlock];
+  for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+    const int64_t m = n - j0 < kBlock ? n - j0 : kBlock;
+    for (int64_t j = 0; j < m; ++j) {
+      best[j] = x[j0 + j];
+      out[j0 + j] = 0;
+    }
     for (int64_t d = 1; d < dim; ++d) {
-      const float v = x[d * stride + j];
-      if (takes_over(v, best)) {
-        best = v;
-        at = int32_t(d);
+      const float* row = x + d * stride + j0;
+      for (int64_t j = 0; j < m; ++j) {
+        if (takes_over(row[j], best[j])) {
+          best[j] = row[j];
+          out[j0 + j] = int32_t(d);
+        }
       }
     }
-    out[j] = at;
   }
 }
 

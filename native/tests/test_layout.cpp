@@ -3,9 +3,11 @@
 // strided destinations), each fast path (contiguous runs, 2-D transposes with edges around
 // the 8x8 blocks and 32x32 tiles, a channel shuffle, NCHW <-> NHWC) at sizes that take the
 // threaded split, guards around every output, argmax with ties, NaN and infinities, and the
-// argument errors.
+// argument errors. CONVKIT_BENCH=1 also times the fast paths beside a plain memcpy of the
+// same bytes (the bound for a copy) and the naive loop.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -239,6 +241,34 @@ void test_argmax(std::mt19937& rng) {
   CHECK(threw, "argmax over an empty dim must be a range error");
 }
 
+void bench() {
+  std::mt19937 rng(1);
+  auto time = [](auto&& fn) { return test::best_seconds(fn, 7); };
+  const convkit::StridedCopyShape nhwc = permutation({8, 64, 56, 56}, {0, 2, 3, 1});
+  const convkit::StridedCopyShape shuffle = permutation({8, 2, 116, 28, 28}, {0, 2, 1, 3, 4});
+  const int64_t n = 8 * 64 * 56 * 56, ns = 8 * 2 * 116 * 28 * 28;
+  const Vec x = test::random_vector(size_t(std::max(n, ns)), rng);
+  Vec y(x.size());
+  const Vec logits = test::random_vector(4096 * 1000, rng);
+  std::vector<int32_t> idx(size_t(8 * 3136));
+  for (convkit::Isa isa : {convkit::Isa::scalar, convkit::best_supported_isa()}) {
+    convkit::set_active_isa(isa);
+    for (int threads : {1, 2}) {
+      convkit::set_num_threads(threads);
+      const double t_copy = time([&] { std::memcpy(y.data(), x.data(), size_t(n) * sizeof(float)); });
+      const double t_nhwc = time([&] { convkit::strided_copy(nhwc, x.data(), n, y.data(), n); });
+      const double t_naive = time([&] { reference_copy(nhwc, x, y); });
+      const double t_shuffle = time([&] { convkit::strided_copy(shuffle, x.data(), ns, y.data(), ns); });
+      const double t_rows = time([&] { convkit::argmax(logits.data(), 4096, 1000, 1, idx.data()); });
+      const double t_cols = time([&] { convkit::argmax(x.data(), 8, 64, 3136, idx.data()); });
+      std::printf("[bench] %s %d thr: memcpy 8x64x56x56 %.2f ms | NCHW->NHWC %.2f ms (naive loop %.2f) | channel shuffle "
+                  "8x2x116x28x28 %.2f ms | argmax rows 4096x1000 %.2f ms | argmax axis 1 of 8x64x3136 %.2f ms\n",
+                  convkit::isa_name(isa), threads, t_copy * 1e3, t_nhwc * 1e3, t_naive * 1e3, t_shuffle * 1e3,
+                  t_rows * 1e3, t_cols * 1e3);
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -253,5 +283,6 @@ int main() {
     }
   });
   test_copy_errors();
+  if (const char* e = std::getenv("CONVKIT_BENCH"); e && *e == '1') bench();
   return test::finish("test_layout");
 }
