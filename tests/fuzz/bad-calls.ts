@@ -2,7 +2,7 @@
 // argument never accepts. Every such call must throw TypeError or RangeError.
 import fc from 'fast-check';
 import * as ops from '../../lib/index.js';
-import { flatten, nn, reshape, tensor } from '../../lib/index.js';
+import { argmax, concat, flatten, nn, permute, reshape, slice, split, tensor } from '../../lib/index.js';
 import {
   activationCase, arithCase, badBoolean, badFinite, badInt, badOptions, badPadding, badPositive, badTensor, clampCase, convCase, gemmCase,
   hugeInt, isBadTensor, linearCase, lossCase, matmulCase, poolCase, reduceCase, wrongType, type OpCase,
@@ -20,7 +20,11 @@ export interface BadCall {
 }
 
 /** Calls whose valid arguments are plain data: tensor(), reshape, flatten, the layers' constructors. */
-export interface PlainCall { op: 'tensor' | 'reshape' | 'flatten' | 'Linear' | 'Conv2d' | 'BatchNorm2d' | 'MaxPool2d' | 'Dropout'; args: unknown[] }
+export interface PlainCall {
+  op: 'tensor' | 'reshape' | 'flatten' | 'Linear' | 'Conv2d' | 'BatchNorm2d' | 'MaxPool2d' | 'Dropout'
+    | 'permute' | 'slice' | 'split' | 'argmax' | 'concat';
+  args: unknown[];
+}
 
 const notNullish = (a: fc.Arbitrary<unknown>) => a.filter((v) => v !== null && v !== undefined);
 
@@ -139,7 +143,28 @@ const plainBadCall: fc.Arbitrary<BadCall> = fc.oneof(
     .map((r) => ({ base: { op: 'Dropout' as const, args: [0.5] }, arg: r.arg, value: r.value, async: false })),
 );
 
-export const badCall: fc.Arbitrary<BadCall> = fc.oneof({ arbitrary: opBadCall, weight: 4 }, { arbitrary: plainBadCall, weight: 1 });
+/** A slice bound no slice accepts: not an integer (a bigint is one, and so is +-Infinity for a bound). */
+const badSliceBound: fc.Arbitrary<unknown> = fc.oneof(badFinite.filter((v) => typeof v !== 'bigint' && (typeof v !== 'number' || Number.isNaN(v))),
+  fc.constantFrom<unknown>(0.5, -1.5, null, undefined, 'x', [1]));
+
+/** The layout ops and argmax on a [2, 3] tensor (concat on two), one argument bad. */
+const layoutBadCall: fc.Arbitrary<BadCall> = fc.oneof(
+  fc.record({ arg: fc.constant(1), value: fc.oneof(wrongType.filter((v) => !Array.isArray(v)), fc.constantFrom<unknown>(null, undefined, [], [0], [0, 0], [0, 2], [1, -3], [0, 0.5], [0, '1'], [0, 1, 2], [1, NaN])) })
+    .map((r) => ({ ...r, base: { op: 'permute' as const, args: [[2, 3], [1, 0]] }, async: false })),
+  fc.record({ arg: fc.constantFrom(1, 2, 3, 4), axis: badAxis(2), bound: badSliceBound, step: fc.constantFrom<unknown>(0, 0.5, NaN, Infinity, -Infinity, '1', null, {}, 0n) })
+    .map((r) => ({ base: { op: 'slice' as const, args: [[2, 3], 1, 0, 2, 1] }, arg: r.arg, value: r.arg === 1 ? r.axis : r.arg === 4 ? r.step : r.bound, async: false })),
+  fc.record({ arg: fc.constant(1), value: fc.constantFrom<unknown>(0, -1, 0.5, NaN, Infinity, '2', null, undefined, {}, [], [1, 1], [4, -1], [1.5, 1.5], [3, 'x'], [2, 2], 10n) })
+    .map((r) => ({ ...r, base: { op: 'split' as const, args: [[2, 3], 2, 1] }, async: false })),
+  fc.record({ arg: fc.constant(2), value: badAxis(2) }).map((r) => ({ ...r, base: { op: 'split' as const, args: [[2, 3], 2, 1] }, async: false })),
+  fc.record({ arg: fc.constant(1), value: badAxis(2) }).map((r) => ({ ...r, base: { op: 'argmax' as const, args: [[2, 3], 1, false] }, async: false })),
+  fc.record({ arg: fc.constant(2), value: fc.constantFrom<unknown>(1, 0, 'yes', null, {}, []) }).map((r) => ({ ...r, base: { op: 'argmax' as const, args: [[2, 3], 1, false] }, async: false })),
+  fc.record({ arg: fc.constant(0), value: fc.constantFrom<unknown>(null, undefined, {}, [], 'x', [null], [1, 2], new Float32Array(6)) })
+    .map((r) => ({ ...r, base: { op: 'concat' as const, args: [[[2, 3], [2, 3]], 0] }, async: false })),
+  fc.record({ arg: fc.constant(1), value: badAxis(2) }).map((r) => ({ ...r, base: { op: 'concat' as const, args: [[[2, 3], [2, 3]], 0] }, async: false })),
+);
+
+export const badCall: fc.Arbitrary<BadCall> = fc.oneof({ arbitrary: opBadCall, weight: 4 }, { arbitrary: plainBadCall, weight: 1 },
+  { arbitrary: layoutBadCall, weight: 1 });
 
 const materialize = (v: unknown) => (isBadTensor(v) ? badTensorValue(v) : v);
 
@@ -161,12 +186,21 @@ const PLAIN: Record<PlainCall['op'], (...a: any[]) => unknown> = {
   BatchNorm2d: (...a) => new nn.BatchNorm2d(...(a as [number])),
   MaxPool2d: (...a) => new nn.MaxPool2d(...(a as [number])),
   Dropout: (p) => new nn.Dropout(p),
+  permute: (x, d) => permute(x, d),
+  slice: (x, a, s, e, st) => slice(x, a, s, e, st),
+  split: (x, s, a) => split(x, s, a),
+  argmax: (x, a, k) => argmax(x, a, k),
+  concat: (ts, a) => concat(ts, a),
 };
 
 function plainArgs(c: PlainCall): { fn: (...a: any[]) => unknown; args: unknown[] } {
   const args = c.args.slice();
   // reshape / flatten take a tensor of the shape given as their first argument.
+  const make = (shape: number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
   if (c.op === 'reshape' || c.op === 'flatten') args[0] = tensor(new Float32Array(4), args[0] as number[]);
+  // The layout ops take tensors of the shapes given as their first argument.
+  if (c.op === 'permute' || c.op === 'slice' || c.op === 'split' || c.op === 'argmax') args[0] = make(args[0] as number[]);
+  if (c.op === 'concat') args[0] = (args[0] as number[][]).map(make);
   return { fn: PLAIN[c.op], args };
 }
 
