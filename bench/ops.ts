@@ -143,7 +143,7 @@ export function arithRows(): Row[] {
 function permutePlan(shape: number[], dims: number[]) {
   const strides = contiguousStrides(shape);
   const out = dims.map((d) => shape[d]);
-  return { out, plan: stridedCopyPlan(out, { offset: 0, strides: dims.map((d) => strides[d]) }, { offset: 0, strides: contiguousStrides(out) }) };
+  return { out, plan: stridedCopyPlan('bench', out, { offset: 0, strides: dims.map((d) => strides[d]) }, { offset: 0, strides: contiguousStrides(out) }) };
 }
 
 /** The layout kernels: a transposing permute (tiles), a channel shuffle (contiguous runs), argmax over rows and columns. */

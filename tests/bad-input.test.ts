@@ -154,6 +154,8 @@ const cases: Case[] = [
   ['permute: axis out of range', () => permute(m23, [0, 2]), RangeError, /^permute: dims\[1\] 2 is out of range for a 2-d tensor/],
   ['permute: axis a string', () => permute(m23, any([0, '1'])), TypeError, /^permute: dims\[1\] must be an integer/],
   ['permute: not a tensor', () => permute(any([1]), [0]), TypeError, /^permute: x must be a Tensor/],
+  ['permute: 17 dims that do not merge', () => permute(randTensor(r, Array(17).fill(2)), [...Array(17).keys()].reverse()), RangeError,
+    /^permute: the copy needs more than 16 dims even after merging neighbours$/],
   ['transpose: dim1 out of range', () => transpose(m23, 0, 2), RangeError, /^transpose: dim1 2 is out of range/],
   ['transpose: dim0 missing', () => transpose(m23, any(undefined), 1), TypeError, /^transpose: dim0 must be an integer/],
   ['concat: not an array', () => concat(any(m23)), TypeError, /^concat: tensors must be an array of Tensors, got Tensor/],

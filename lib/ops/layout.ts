@@ -33,10 +33,10 @@ function permuteChecked(op: string, x: Tensor, perm: readonly number[]): Tensor 
   // The output's index k walks x's axis perm[k].
   const inX: Region = { offset: 0, strides: perm.map((p) => xStrides[p]) };
   const out = emptyResult(op, outShape, backend);
-  copyRegion(backend, outShape, x.storage, inX, out.storage, contiguous(outShape));
+  copyRegion(op, backend, outShape, x.storage, inX, out.storage, contiguous(outShape));
   return needsGrad(x) ? record(out, op, [x], (dy) => {
     const dx = backend.empty(x.size); // a permutation writes every element
-    copyRegion(backend, outShape, dy, contiguous(outShape), dx, inX);
+    copyRegion(op, backend, outShape, dy, contiguous(outShape), dx, inX);
     return [dx];
   }) : out;
 }
@@ -105,11 +105,11 @@ export function slice(x: Tensor, axis: number, start: number | bigint, end: numb
   outShape[a] = count;
   const inX: Region = { offset: first * xStrides[a], strides: xStrides.map((s, k) => (k === a ? s * by : s)) };
   const out = emptyResult(op, outShape, backend);
-  copyRegion(backend, outShape, t.storage, inX, out.storage, contiguous(outShape));
+  copyRegion(op, backend, outShape, t.storage, inX, out.storage, contiguous(outShape));
   return needsGrad(t) ? record(out, op, [t], (dy) => {
     const whole = count === t.shape[a] && Math.abs(by) === 1;
     const dx = whole ? backend.empty(t.size) : backend.alloc(t.size); // zeros where the slice did not reach
-    copyRegion(backend, outShape, dy, contiguous(outShape), dx, inX);
+    copyRegion(op, backend, outShape, dy, contiguous(outShape), dx, inX);
     return [dx];
   }) : out;
 }
@@ -144,11 +144,11 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
     along += p.shape[a];
   }
   const out = emptyResult(op, outShape, backend);
-  pieces.forEach((p, i) => copyRegion(backend, p.shape, p.storage, contiguous(p.shape), out.storage, regions[i]));
+  pieces.forEach((p, i) => copyRegion(op, backend, p.shape, p.storage, contiguous(p.shape), out.storage, regions[i]));
   return needsGrad(...pieces) ? record(out, op, pieces, (dy) => pieces.map((p, i) => {
     if (!p.requiresGrad) return null;
     const dp = backend.empty(p.size);
-    copyRegion(backend, p.shape, dy, regions[i], dp, contiguous(p.shape));
+    copyRegion(op, backend, p.shape, dy, regions[i], dp, contiguous(p.shape));
     return dp;
   })) : out;
 }
@@ -191,7 +191,7 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
   }
   const outs = shapes.map((shape, i) => {
     const out = emptyResult(op, shape, backend);
-    copyRegion(backend, shape, t.storage, regions[i], out.storage, contiguous(shape));
+    copyRegion(op, backend, shape, t.storage, regions[i], out.storage, contiguous(shape));
     return out;
   });
   if (!needsGrad(t)) return outs;
@@ -216,7 +216,7 @@ function recordSplit(backend: AnyBackend, x: Tensor, outs: Tensor[], regions: Re
     if (state.done) throw new Error(`backward: the graph through ${op} was already released by an earlier backward() call; run the forward pass again`);
     const fresh = state.grad === null;
     state.grad ??= backend.alloc(x.size);
-    copyRegion(backend, out.shape, dy, contiguous(out.shape), state.grad, regions[i]);
+    copyRegion(op, backend, out.shape, dy, contiguous(out.shape), state.grad, regions[i]);
     return [fresh ? state.grad : null];
   }));
 }

@@ -3,6 +3,7 @@
 // dims reduced to the fewest a kernel has to walk, so that a kernel's fast paths (one memcpy
 // per contiguous run, a blocked 2-D transpose) see the same shape whatever the op was.
 import type { AnyBackend, Storage, StridedCopy } from '../backend/types.js';
+import { MAX_MERGED_DIMS } from './broadcast.js';
 
 /** Row-major strides of shape. */
 export function contiguousStrides(shape: readonly number[]): number[] {
@@ -24,9 +25,10 @@ export interface Region {
 /**
  * The plan for copying src's region into dst's, over shape: size-1 dims dropped, dst strides
  * made positive (flipping the dim in both regions), dims ordered by falling dst stride, and
- * neighbours that are contiguous in both regions merged into one.
+ * neighbours that are contiguous in both regions merged into one. More than MAX_MERGED_DIMS
+ * dims left is a RangeError naming op (the CUDA kernel takes a plan by value), on every backend.
  */
-export function stridedCopyPlan(shape: readonly number[], src: Region, dst: Region): StridedCopy {
+export function stridedCopyPlan(op: string, shape: readonly number[], src: Region, dst: Region): StridedCopy {
   let srcOffset = src.offset;
   let dstOffset = dst.offset;
   let dims: Array<{ n: number; s: number; d: number }> = [];
@@ -59,6 +61,9 @@ export function stridedCopyPlan(shape: readonly number[], src: Region, dst: Regi
       merged.unshift(outer);
     }
   }
+  if (merged.length > MAX_MERGED_DIMS) {
+    throw new RangeError(`${op}: the copy needs more than ${MAX_MERGED_DIMS} dims even after merging neighbours`);
+  }
   return pack(merged.map((m) => m.n), srcOffset, merged.map((m) => m.s), dstOffset, merged.map((m) => m.d));
 }
 
@@ -75,7 +80,7 @@ function pack(shape: number[], srcOffset: number, srcStrides: number[], dstOffse
 }
 
 /** Copies src's region into dst's over shape; nothing for an empty shape. */
-export function copyRegion(backend: AnyBackend, shape: readonly number[], src: Storage, srcRegion: Region, dst: Storage, dstRegion: Region): void {
+export function copyRegion(op: string, backend: AnyBackend, shape: readonly number[], src: Storage, srcRegion: Region, dst: Storage, dstRegion: Region): void {
   if (shape.includes(0)) return;
-  backend.stridedCopy(stridedCopyPlan(shape, srcRegion, dstRegion), src, dst);
+  backend.stridedCopy(stridedCopyPlan(op, shape, srcRegion, dstRegion), src, dst);
 }
