@@ -397,12 +397,12 @@ function permuteCases(r: Rand, out: OpCase[]): void {
   permutations(4).forEach((perm, i) => {
     // Negative axes for half of them: the same permutation counted from the end.
     const dims = i % 2 ? perm.map((d) => d - 4) : perm;
-    out.push(layoutCase('permute', 9000 + i, `x [3,5,2,7] dims ${fmt(dims)}`, [[3, 5, 2, 7]], ([x]) => permute(x, dims)));
+    out.push(layoutCase('permute', 12000 + i, `x [3,5,2,7] dims ${fmt(dims)}`, [[3, 5, 2, 7]], ([x]) => permute(x, dims)));
   });
   for (let i = 0; i < 12; i++) {
     const shape = Array.from({ length: 1 + (i % 6) }, () => randInt(r, 1, 6));
     const dims = randPermutation(r, shape.length);
-    out.push(layoutCase('permute', 9100 + i, `x ${fmt(shape)} dims ${fmt(dims)}`, [shape], ([x]) => permute(x, dims)));
+    out.push(layoutCase('permute', 12100 + i, `x ${fmt(shape)} dims ${fmt(dims)}`, [shape], ([x]) => permute(x, dims)));
   }
   const fastPaths: Array<[number[], number[]]> = [
     [[64, 16, 9, 11], [0, 2, 3, 1]], // NCHW -> NHWC, threaded
@@ -413,13 +413,13 @@ function permuteCases(r: Rand, out: OpCase[]): void {
     [[300, 517], [1, 0]], // one large plane
   ];
   fastPaths.forEach(([shape, dims], i) => {
-    out.push(layoutCase('permute', 9200 + i, `x ${fmt(shape)} dims ${fmt(dims)}`, [shape], ([x]) => permute(x, dims)));
+    out.push(layoutCase('permute', 12200 + i, `x ${fmt(shape)} dims ${fmt(dims)}`, [shape], ([x]) => permute(x, dims)));
   });
   for (let i = 0; i < 6; i++) {
     const shape = Array.from({ length: 2 + (i % 4) }, () => randInt(r, 1, 7));
     const a = randInt(r, -shape.length, shape.length - 1);
     const b = randInt(r, -shape.length, shape.length - 1);
-    out.push(layoutCase('transpose', 9300 + i, `x ${fmt(shape)} dims ${a} ${b}`, [shape], ([x]) => transpose(x, a, b)));
+    out.push(layoutCase('transpose', 12300 + i, `x ${fmt(shape)} dims ${a} ${b}`, [shape], ([x]) => transpose(x, a, b)));
   }
 }
 
@@ -432,10 +432,10 @@ function concatCases(r: Rand, out: OpCase[]): void {
     const a = axis < 0 ? axis + rank : axis;
     const count = i % 4 === 0 ? 1 : randInt(r, 2, 6);
     const shapes = Array.from({ length: count }, (_, k) => base.map((d, j) => (j !== a ? d : k === 1 && count > 2 ? 0 : randInt(r, 1, 4))));
-    out.push(layoutCase('concat', 9400 + i, `${count} pieces ${fmt(shapes)} axis ${axis}`, shapes, (ts) => concat(ts, axis)));
+    out.push(layoutCase('concat', 12400 + i, `${count} pieces ${fmt(shapes)} axis ${axis}`, shapes, (ts) => concat(ts, axis)));
   }
   const large = [[32, 40, 7, 9], [32, 24, 7, 9], [32, 1, 7, 9]];
-  out.push(layoutCase('concat', 9450, `channels ${fmt(large)}`, large, (ts) => concat(ts, 1)));
+  out.push(layoutCase('concat', 12450, `channels ${fmt(large)}`, large, (ts) => concat(ts, 1)));
 }
 
 /** split by a chunk size and by sizes (with empty pieces), one piece dropped so that its gradient is zeros. */
@@ -457,13 +457,13 @@ function splitCases(r: Rand, out: OpCase[]): void {
       }
     }
     const pieceSizes = sizes;
-    out.push(layoutCase('split', 9500 + i, `x ${fmt(shape)} sizes ${fmt(sizes)} axis ${a}`, [shape], ([x]) => {
+    out.push(layoutCase('split', 12500 + i, `x ${fmt(shape)} sizes ${fmt(sizes)} axis ${a}`, [shape], ([x]) => {
       const pieces = split(x, pieceSizes, a);
       const kept = pieces.length > 1 ? pieces.filter((_, k) => k !== 1) : pieces; // piece 1 gets no gradient
       return concat(kept.map((p, k) => (k % 2 ? tanh(p) : p)), a);
     }));
   }
-  out.push(layoutCase('split', 9550, 'x [16,64,9,9] sizes [32,32] axis 1', [[16, 64, 9, 9]], ([x]) => {
+  out.push(layoutCase('split', 12550, 'x [16,64,9,9] sizes [32,32] axis 1', [[16, 64, 9, 9]], ([x]) => {
     const [left, right] = split(x, [32, 32], 1);
     return concat([right, sigmoid(left)], 1);
   }));
@@ -482,11 +482,11 @@ function sliceCases(r: Rand, out: OpCase[]): void {
     const step = pick(r, [1, 1, 2, 3, -1, -1, -2, -3]);
     const start = pick(r, [randInt(r, -n - 3, n + 3), step > 0 ? 0 : -1, randInt(r, 0, n - 1)]);
     const end = pick(r, [randInt(r, -n - 3, n + 3), step > 0 ? INT64_MAX : INT64_MIN, n]);
-    out.push(layoutCase('slice', 9600 + i, `x ${fmt(shape)} axis ${axis} ${start}:${end}:${step}`, [shape], ([x]) => slice(x, axis, start, end, step)));
+    out.push(layoutCase('slice', 12600 + i, `x ${fmt(shape)} axis ${axis} ${start}:${end}:${step}`, [shape], ([x]) => slice(x, axis, start, end, step)));
   }
-  out.push(layoutCase('slice', 9650, 'x [64,32,12,12] axis 1 2:-2:1', [[64, 32, 12, 12]], ([x]) => slice(x, 1, 2, -2)));
-  out.push(layoutCase('slice', 9651, 'x [200000] axis 0 ::-3', [[200000]], ([x]) => slice(x, 0, -1, INT64_MIN, -3)));
-  out.push(layoutCase('slice', 9652, 'x [1,3,31,29] axis 3 1:28:2', [[1, 3, 31, 29]], ([x]) => slice(x, 3, 1, 28, 2)));
+  out.push(layoutCase('slice', 12650, 'x [64,32,12,12] axis 1 2:-2:1', [[64, 32, 12, 12]], ([x]) => slice(x, 1, 2, -2)));
+  out.push(layoutCase('slice', 12651, 'x [200000] axis 0 ::-3', [[200000]], ([x]) => slice(x, 0, -1, INT64_MIN, -3)));
+  out.push(layoutCase('slice', 12652, 'x [1,3,31,29] axis 3 1:28:2', [[1, 3, 31, 29]], ([x]) => slice(x, 3, 1, 28, 2)));
 }
 
 /** Every case, in a fixed order (the same on every run). */
