@@ -3,7 +3,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendInfo } from '../lib/index.js';
-import { arithRows, convRows, gemmRows, maxPoolRows, optimRows } from './ops.js';
+import { arithRows, convRows, gemmRows, layoutRows, maxPoolRows, optimRows } from './ops.js';
 import { eventLoopRows } from './event-loop-rows.js';
 import { lenetEpochRows } from './lenet-epoch.js';
 import { lenetStepRows } from './lenet-step.js';
@@ -40,6 +40,7 @@ if (wanted('conv')) rows.push(...convRows());
 if (wanted('pool')) rows.push(...maxPoolRows());
 if (wanted('optim')) rows.push(...optimRows());
 if (wanted('arith')) rows.push(...arithRows());
+if (wanted('layout')) rows.push(...layoutRows());
 if (wanted('eventloop')) rows.push(...(await eventLoopRows()));
 if (wanted('lenet')) rows.push(...(await lenetStepRows()), ...(await lenetEpochRows()));
 if (wanted('overhead')) rows.push(...(await overheadRows()));

@@ -5,6 +5,7 @@ import { backendByName, availableBackends } from '../lib/backend/registry.js';
 import { BinaryOpCode, type Backend, type ConvGeometry } from '../lib/backend/types.js';
 import { broadcastGeometry, reduceGeometry } from '../lib/ops/broadcast.js';
 import { convGeometry, poolGeometry } from '../lib/geometry.js';
+import { contiguousStrides, stridedCopyPlan } from '../lib/ops/strided-copy.js';
 import { measure } from './measure.js';
 import type { Row } from './table.js';
 import { randomArray } from './fill.js';
@@ -133,6 +134,39 @@ export function arithRows(): Row[] {
     for (const backend of backendsFor(true)) {
       const t = measure(`sum ${name} ${backend.name}`, () => backend.sumAxes(g, x, 1, y));
       rows.push({ op: 'sumAxes', shape: `${shape.join('x')} -> ${y.length}`, backend: backend.name, medianMs: t.medianMs, rate: (4 * x.length) / t.medianMs / 1e6, unit: 'GB/s', note: name });
+    }
+  }
+  return rows;
+}
+
+/** The plan permute builds for x of shape and dims (lib/ops/layout.ts). */
+function permutePlan(shape: number[], dims: number[]) {
+  const strides = contiguousStrides(shape);
+  const out = dims.map((d) => shape[d]);
+  return { out, plan: stridedCopyPlan('bench', out, { offset: 0, strides: dims.map((d) => strides[d]) }, { offset: 0, strides: contiguousStrides(out) }) };
+}
+
+/** The layout kernels: a transposing permute (tiles), a channel shuffle (contiguous runs), argmax over rows and columns. */
+export function layoutRows(): Row[] {
+  const rows: Row[] = [];
+  const copies: Array<[string, number[], number[]]> = [
+    ['permute NCHW->NHWC', [8, 64, 56, 56], [0, 2, 3, 1]],
+    ['channel shuffle g=2', [8, 2, 116, 28, 28], [0, 2, 1, 3, 4]],
+  ];
+  for (const [op, shape, dims] of copies) {
+    const { plan } = permutePlan(shape, dims);
+    const x = randomArray(volume(shape), 10), y = new Float32Array(x.length);
+    for (const backend of backendsFor(true)) {
+      const t = measure(`${op} ${backend.name}`, () => backend.stridedCopy(plan, x, y));
+      rows.push({ op, shape: shape.join('x'), backend: backend.name, medianMs: t.medianMs, rate: (8 * x.length) / t.medianMs / 1e6, unit: 'GB/s' });
+    }
+  }
+  const argmaxes: Array<[string, number, number, number]> = [['argmax rows', 4096, 1000, 1], ['argmax axis 1', 8, 64, 3136]];
+  for (const [op, outer, dim, inner] of argmaxes) {
+    const x = randomArray(outer * dim * inner, 11), out = new Int32Array(outer * inner);
+    for (const backend of backendsFor(true)) {
+      const t = measure(`${op} ${backend.name}`, () => backend.argmax(x, outer, dim, inner, out));
+      rows.push({ op, shape: `${outer}x${dim}x${inner}`, backend: backend.name, medianMs: t.medianMs, rate: (4 * x.length) / t.medianMs / 1e6, unit: 'GB/s' });
     }
   }
   return rows;

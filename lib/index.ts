@@ -10,6 +10,8 @@ export { relu, leakyRelu, sigmoid, tanh, softmax, logSoftmax } from './ops/activ
 export { reshape, flatten } from './ops/shape.js';
 export { add, sub, mul, div, clamp } from './ops/binary.js';
 export { sum, mean } from './ops/reduce.js';
+export { permute, transpose, concat, split, slice } from './ops/layout.js';
+export { argmax } from './ops/argmax.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type LossReduction, type LossOptions, type CrossEntropyOptions, type BceWithLogitsOptions } from './ops/loss.js';
 export { batchNorm2d, type BatchNorm2dOptions } from './ops/batchnorm.js';
 export { dropout } from './ops/dropout.js';

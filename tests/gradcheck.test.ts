@@ -1,8 +1,9 @@
 // Tape gradients of every op against float64 central differences, on every backend.
 import { describe, it } from 'vitest';
 import {
-  add, avgPool2d, clamp, conv2d, crossEntropy, div, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear,
-  logSoftmax, matmul, maxPool2d, mean, mul, relu, reshape, sigmoid, softmax, sub, sum, tanh, tensor,
+  add, avgPool2d, clamp, concat, conv2d, crossEntropy, div, flatten, gemm, globalAvgPool2d, globalMaxPool2d,
+  leakyRelu, linear, logSoftmax, matmul, maxPool2d, mean, mul, permute, relu, reshape, sigmoid, slice,
+  softmax, split, sub, sum, tanh, tensor, transpose,
 } from '../lib/index.js';
 import type { Tensor } from '../lib/index.js';
 import { backends, distinctData, gradcheck, randTensor, rng, withBackend } from './helpers.js';
@@ -99,6 +100,29 @@ const checks: Check[] = [
   ['clamp min only', distinct(82, [11]), ([x]) => clamp(x, 0)],
   ['clamp max only', distinct(83, [2, 6]), ([x]) => clamp(x, undefined, 0.2)],
   ['broadcast chain: (x - mean) / sum^2', rand(84, [3, 4]), ([x]) => div(sub(x, mean(x, 1, true)), add(mul(sum(x, 0), sum(x, 0)), 1))],
+  ['permute', rand(45, [2, 3, 4]), ([x]) => tanh(permute(x, [2, 0, 1]))],
+  ['permute rank 5, negative dims', rand(46, [2, 1, 3, 2, 2]), ([x]) => sigmoid(permute(x, [-1, 0, -3, 1, -2]))],
+  ['transpose', rand(47, [3, 5]), ([x]) => matmul(transpose(x, 0, 1), x)],
+  ['concat with itself and an empty piece', rand(48, [2, 3], [2, 0], [2, 2]), ([a, e, b]) => tanh(concat([a, e, b, a], 1))],
+  ['concat axis 0, one input without grad', rand(49, [1, 4], [3, 4]), ([a, b]) => {
+    b.requiresGrad = false;
+    return sigmoid(concat([b, a], 0));
+  }],
+  ['split by chunk size', rand(50, [5, 3]), ([x]) => {
+    const [a, b, c] = split(x, 2, 0);
+    return concat([tanh(c), sigmoid(a), b], 0);
+  }],
+  ['split by sizes, a piece unused', rand(51, [2, 7]), ([x]) => {
+    const [a, , c] = split(x, [3, 0, 2, 2], 1).filter((_, i) => i !== 1);
+    return concat([tanh(a), c], 1);
+  }],
+  ['split pieces used twice', rand(52, [4, 2]), ([x]) => {
+    const [a, b] = split(x, [1, 3]);
+    return concat([tanh(b), a, sigmoid(a)], 0);
+  }],
+  ['slice step 2', rand(53, [3, 7]), ([x]) => tanh(slice(x, 1, 1, 7, 2))],
+  ['slice negative step, clamped', rand(54, [6, 2]), ([x]) => sigmoid(slice(x, 0, 100, -100, -2))],
+  ['slice INT64 max end, and x used again', rand(55, [4, 3]), ([x]) => concat([slice(x, 0, -3, 2 ** 63 - 1), tanh(x)], 0)],
   ['LeNet-like chain', rand(44, [2, 1, 8, 8], [3, 1, 3, 3], [3], [4, 27], [4]),
     ([x, w, b, fw, fb]) => crossEntropy(linear(flatten(maxPool2d(tanh(conv2d(x, w, b)), 2)), fw, fb), [1, 3])],
 ];

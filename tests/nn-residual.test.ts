@@ -1,13 +1,14 @@
 // nn.Residual: y = body(x) + shortcut(x). Its children and state dict names, its config
 // through save/load, summary's rows, a ResNet basic block trained on cpu and js alike and
-// gradchecked, and compile's answer (predict falls back to the eager forward).
+// gradchecked, and compiled (the eager runner runs the plan's stack steps).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { add, compile, load, manualSeed, mseLoss, nn, noGrad, optim, predict, save, summary } from '../lib/index.js';
 import type { Tensor } from '../lib/index.js';
-import { expectClose, gradcheck, hasCpu, randTensor, rng, withBackend } from './helpers.js';
+import { backends, expectClose, gradcheck, hasCpu, randTensor, rng, withBackend, withBackendAsync } from './helpers.js';
+import { randomizeBatchNorm } from './onnx-models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convkit-residual-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -126,17 +127,36 @@ describe('a ResNet basic block trains', () => {
 });
 
 describe('compile and predict on a model with a Residual', () => {
-  it('compile names the Residual it cannot plan; predict runs the model eagerly instead', async () => {
-    manualSeed(12);
-    const model = tinyResNet();
-    expect(() => compile(model, { inputShape: [2, 8, 8] })).toThrow(TypeError);
-    expect(() => compile(model, { inputShape: [2, 8, 8] })).toThrow(/^compile: layer 0\.0 \(Residual\) is not a layer compiled plans support/);
-    const x = randTensor(rng(13), [3, 2, 8, 8]);
-    const predicted = await predict(model, x);
-    model.eval();
-    const eager = noGrad(() => model.forward(x));
-    model.train();
-    expect(Array.from((predicted as Tensor).toArray())).toEqual(Array.from(eager.toArray()));
-    expect(model.training).toBe(true);
+  for (const backend of backends) {
+    it(`compile runs it with the eager runner on ${backend}: model.forward's eval outputs, BatchNorm folded`, async () => {
+      await withBackendAsync(backend, async () => {
+        manualSeed(12);
+        const model = tinyResNet();
+        randomizeBatchNorm(model, 14);
+        // A Residual in a Residual, a shortcut that ends in a Flatten (no step: shapes come back at the add).
+        const nested = new nn.Sequential(new nn.Residual(new nn.Sequential(new nn.Conv2d(2, 2, 3, { padding: 1 }), new nn.ReLU(),
+          new nn.Residual(new nn.Sequential(new nn.Conv2d(2, 2, 1), new nn.BatchNorm2d(2)))), null), new nn.Flatten(),
+        new nn.Residual(new nn.Linear(128, 128), new nn.Sequential(new nn.Dropout(), new nn.Flatten())));
+        randomizeBatchNorm(nested, 15);
+        const x = randTensor(rng(13), [3, 2, 8, 8]);
+        for (const m of [model, nested]) {
+          const session = compile(m, { inputShape: [2, 8, 8] });
+          m.eval();
+          const eager = noGrad(() => m.forward(x));
+          m.train();
+          const compiled = session.run(x);
+          expect(compiled.shape).toEqual(eager.shape);
+          expectClose(compiled.toArray(), eager.toArray(), `${backend} compiled`, 1e-4, 1e-5);
+          expectClose((await session.runAsync(x)).toArray(), eager.toArray(), `${backend} runAsync`, 1e-4, 1e-5);
+          expectClose((await predict(m, x) as Tensor).toArray(), eager.toArray(), `${backend} predict`, 1e-4, 1e-5);
+          expect(m.training).toBe(true);
+        }
+      });
+    });
+  }
+
+  it('names a Residual whose branches do not add', () => {
+    const model = new nn.Sequential(new nn.Conv2d(2, 3, 1), new nn.Residual(new nn.Conv2d(3, 4, 1)));
+    expect(() => compile(model, { inputShape: [2, 4, 4] })).toThrow(/^compile: layer 1 \(Residual\) adds its body's output \[4,4,4\] to its shortcut's \[3,4,4\]/);
   });
 });

@@ -25,6 +25,7 @@ const expectedExports = [
   'softmax', 'stepsToReach', 'summary', 'tanh', 'tensor', 'compile', 'CompiledModel',
   'createBatcher', 'createWorkerPool', 'fromImage', 'QueueFullError', 'ClosedError',
   'add', 'sub', 'mul', 'div', 'clamp', 'sum', 'mean',
+  'permute', 'transpose', 'concat', 'split', 'slice', 'argmax',
 ];
 
 describe('public API', () => {

@@ -50,6 +50,8 @@ export function createCpuBackend(addon: NativeAddon, memory: CachedHostMemory): 
     batchNorm2dForward: addon.batchNorm2dForward,
     batchNorm2dBackward: addon.batchNorm2dBackward,
     dropout: addon.dropout,
+    stridedCopy: addon.stridedCopy,
+    argmax: addon.argmax,
     sgdStep: addon.sgdStep,
     adamStep: addon.adamStep,
     rmspropStep: addon.rmspropStep,

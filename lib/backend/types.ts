@@ -94,6 +94,25 @@ export interface ReduceGeometry {
   packed: Int32Array;
 }
 
+/**
+ * A strided copy: for every index (i_0, ..., i_{r-1}) of shape,
+ * dst[dstOffset + sum_k i_k * dstStrides[k]] = src[srcOffset + sum_k i_k * srcStrides[k]].
+ * Built by lib/ops/strided-copy.ts, which drops size-1 dims, makes every dst stride positive,
+ * orders the dims by falling dst stride and merges dims that stay contiguous in both, so a
+ * kernel sees the fewest dims (a plain copy is rank 1 with unit strides). Source strides may be
+ * negative (a slice with a negative step); no dst element is written twice, and src and dst
+ * are distinct buffers.
+ */
+export interface StridedCopy {
+  readonly shape: readonly number[];
+  readonly srcOffset: number;
+  readonly srcStrides: readonly number[];
+  readonly dstOffset: number;
+  readonly dstStrides: readonly number[];
+  /** rank, srcOffset, dstOffset, then shape, srcStrides and dstStrides: packed once for the native bindings. */
+  readonly packed: Int32Array;
+}
+
 /** C[m,n] = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k, op(B) is k x n. */
 export interface GemmArgs<F = Float32Array> {
   transA: boolean; transB: boolean;
@@ -148,6 +167,8 @@ export interface Backend<F = Float32Array, I = Int32Array, U = Uint8Array> {
   /** n int32 elements with undefined contents (argmax outputs, which the kernel overwrites). */
   allocInt32(n: number): I;
   uint8FromHost(values: Uint8Array): U;
+  /** A host copy of int32 storage (waits for the device; on the host it may return x itself). */
+  int32ToHost(x: I): Int32Array;
 
   // Elementwise helpers for the autograd, the ops and the optimizers.
   copy(src: F, dst: F): void;
@@ -253,6 +274,14 @@ export interface Backend<F = Float32Array, I = Int32Array, U = Uint8Array> {
    */
   batchNorm2dBackward(x: F, dy: F, n: number, c: number, hw: number, mean: F, invStd: F, weight: F | null, training: boolean,
     dx: F | null, dweight: F | null, dbias: F | null): void;
+
+  // Layout: permute, slice, concat and split, forward and backward, are each a few strided copies.
+  stridedCopy(plan: StridedCopy, src: F, dst: F): void;
+  /**
+   * x viewed as [outer, dim, inner] (dim >= 1): out[o * inner + i] = the first d of the largest
+   * x[o, d, i], a NaN counting as larger than any number (PyTorch's rule).
+   */
+  argmax(x: F, outer: number, dim: number, inner: number, out: I): void;
 
   /**
    * Inverted dropout: y = x * (mask ? scale : 0), as a product so NaN propagates (PyTorch).

@@ -13,14 +13,13 @@ type ArithOp = keyof typeof BinaryOpCode;
 
 /** An operand as the kernels see it: storage and shape ([] and one element for a number). */
 interface Operand {
-  tensor: Tensor | null;
   shape: readonly number[];
   storage: Storage;
 }
 
 function operand(value: unknown, backend: AnyBackend): Operand {
-  if (value instanceof Tensor) return { tensor: value, shape: value.shape, storage: value.storage };
-  return { tensor: null, shape: [], storage: backend.fromHost(Float32Array.of(value as number)) };
+  if (value instanceof Tensor) return { shape: value.shape, storage: value.storage };
+  return { shape: [], storage: backend.fromHost(Float32Array.of(value as number)) };
 }
 
 function checkOperand(op: string, name: string, value: unknown): Tensor | null {
@@ -87,14 +86,14 @@ function arith(op: ArithOp, aArg: unknown, bArg: unknown): Tensor {
         if (wantB) gb = sumTo(backend, op, dy, outShape, b.shape, op === 'sub' ? -1 : 1, ga !== dy);
         break;
       case 'mul':
-        if (wantA) ga = sumOwned(backend, op, compute(backend, 'mul', outShape, { tensor: null, shape: outShape, storage: dy }, b), outShape, a.shape, 1);
-        if (wantB) gb = sumOwned(backend, op, compute(backend, 'mul', outShape, { tensor: null, shape: outShape, storage: dy }, a), outShape, b.shape, 1);
+        if (wantA) ga = sumOwned(backend, op, compute(backend, 'mul', outShape, { shape: outShape, storage: dy }, b), outShape, a.shape, 1);
+        if (wantB) gb = sumOwned(backend, op, compute(backend, 'mul', outShape, { shape: outShape, storage: dy }, a), outShape, b.shape, 1);
         break;
       case 'div': {
         // d/da = dy / b; d/db = -dy a / b^2 = -(dy / b) * y.
-        const dyOverB = compute(backend, 'div', outShape, { tensor: null, shape: outShape, storage: dy }, b);
+        const dyOverB = compute(backend, 'div', outShape, { shape: outShape, storage: dy }, b);
         if (wantB) {
-          const full = compute(backend, 'mul', outShape, { tensor: null, shape: outShape, storage: dyOverB }, { tensor: null, shape: outShape, storage: y });
+          const full = compute(backend, 'mul', outShape, { shape: outShape, storage: dyOverB }, { shape: outShape, storage: y });
           gb = sumOwned(backend, op, full, outShape, b.shape, -1);
         }
         if (wantA) ga = sumOwned(backend, op, dyOverB, outShape, a.shape, 1);

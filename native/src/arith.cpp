@@ -178,7 +178,10 @@ void sum_rows(const VecKernels& vk, const Dims& kept, const Dims& red, int64_t l
   const int64_t outputs = kept.count(), rows = red.count();
   const int64_t chunks = ceil_div(len, kColumnChunk), chunk = std::min(len, kColumnChunk);
   int64_t blocks = 1;
-  if (outputs * chunks < kMinUnits) blocks = std::clamp<int64_t>(ceil_div(rows * chunk, kGrain), 1, kMaxRowBlocks);
+  if (outputs * chunks < kMinUnits) {
+    blocks = std::clamp<int64_t>(ceil_div(rows * chunk, kGrain), 1, kMaxRowBlocks);
+    blocks = std::max<int64_t>(1, std::min(blocks, kMaxPartials / (outputs * len)));  // at most 8 MiB of partials
+  }
   const int64_t block_rows = ceil_div(rows, blocks);
   blocks = ceil_div(rows, block_rows);
   std::vector<double> parts(blocks > 1 ? size_t(blocks * outputs * len) : 0);

@@ -17,6 +17,7 @@ import { batchNorm2dStats, batchNorm2dForward, batchNorm2dBackward } from './bat
 import { dropout } from './dropout.js';
 import { binary, sumAxes, clamp, clampBackward } from './arith.js';
 import { sgdStep, adamStep, rmspropStep } from './optim.js';
+import { stridedCopy, argmax } from './layout.js';
 
 export const jsKernels: HostKernels = {
   binary,
@@ -61,6 +62,8 @@ export const jsKernels: HostKernels = {
   batchNorm2dForward,
   batchNorm2dBackward,
   dropout,
+  stridedCopy,
+  argmax,
 
   sgdStep,
   adamStep,
