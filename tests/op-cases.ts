@@ -133,7 +133,9 @@ function onnxPaddingPoolCases(r: Rand, count: number, out: OpCase[]): void {
     const padding = [randInt(r, 0, kh + 2), randInt(r, 0, kw + 2), randInt(r, 0, kh + 2), randInt(r, 0, kw + 2)] as [number, number, number, number];
     const stride: [number, number] = [randInt(r, 1, 3), randInt(r, 1, 3)];
     const ceilMode = r() < 0.5;
-    const shape = [pick(r, [1, 2, 3]), randInt(r, 1, 3), randInt(r, 1, 8), randInt(r, 1, 8)];
+    // At least as large as the kernel once padded (ONNX requires it too).
+    const h = Math.max(randInt(r, 1, 8), kh - padding[0] - padding[2]), w = Math.max(randInt(r, 1, 8), kw - padding[1] - padding[3]);
+    const shape = [pick(r, [1, 2, 3]), randInt(r, 1, 3), h, w];
     const kernel: [number, number] = [kh, kw];
     const opts = kind === 'max'
       ? { stride, padding, ceilMode, anyPadding: true }
