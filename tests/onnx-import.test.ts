@@ -84,8 +84,7 @@ describe('an imported chain of layers', () => {
     expect(model.training).toBe(false);
   });
 
-  // compile() plans plain layers; a Residual (ResNets) runs eagerly.
-  it.each(fixtures.filter((f) => f.sequential && !f.ops.includes('Add')).map((f) => [f.file, f] as const))('%s compiles to the same outputs', async (_file, f) => {
+  it.each(fixtures.filter((f) => f.sequential).map((f) => [f.file, f] as const))('%s compiles to the same outputs', async (_file, f) => {
     const model = await importOnnx(join(dir, f.file));
     const x = io(f)[`${f.inputs[0]}.b${f.batches[f.batches.length - 1]}`];
     const compiled = compile(model, { inputShape: x.shape.slice(1) });
