@@ -102,7 +102,7 @@ export interface PoolCase {
   op: 'maxPool2d' | 'avgPool2d';
   x: number[];
   kernel: number | [number, number];
-  opts: { stride?: number | [number, number]; padding?: PaddingValue; dilation?: number | [number, number]; ceilMode?: boolean; countIncludePad?: boolean };
+  opts: { stride?: number | [number, number]; padding?: PaddingValue; dilation?: number | [number, number]; ceilMode?: boolean; countIncludePad?: boolean; anyPadding?: boolean };
   data: DataSpec;
 }
 
@@ -146,6 +146,35 @@ export const poolCase: fc.Arbitrary<PoolCase> = fc.record({
       data: r.data,
     };
   });
+});
+
+/** ONNX's pools (importOnnx): explicit pads up to the kernel and past it, windows wholly in the padding. */
+export const onnxPoolCase: fc.Arbitrary<PoolCase> = fc.record({
+  op: fc.constantFrom('maxPool2d' as const, 'avgPool2d' as const),
+  kernel: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+  n: dim(3),
+  c: dim(3),
+  pads: fc.tuple(...Array.from({ length: 4 }, () => fc.integer({ min: 0, max: 5 }))),
+  extraH: fc.integer({ min: 0, max: 6 }),
+  extraW: fc.integer({ min: 0, max: 6 }),
+  stride: maybe(pair(1, 3)),
+  ceilMode: maybe(fc.boolean()),
+  countIncludePad: maybe(fc.boolean()),
+  data: dataSpec,
+}).map((r) => {
+  const [kh, kw] = r.kernel;
+  const [t, l, b, rt] = r.pads;
+  const isMax = r.op === 'maxPool2d';
+  return {
+    op: r.op,
+    x: [r.n, r.c, Math.max(1, kh - t - b) + r.extraH, Math.max(1, kw - l - rt) + r.extraW],
+    kernel: r.kernel,
+    opts: dropUndefined({
+      stride: r.stride, padding: [t, l, b, rt] as PaddingValue, ceilMode: r.ceilMode, anyPadding: true,
+      countIncludePad: isMax ? undefined : r.countIncludePad,
+    }),
+    data: r.data,
+  };
 });
 
 export interface GlobalPoolCase { op: 'globalMaxPool2d' | 'globalAvgPool2d'; x: number[]; data: DataSpec }
@@ -332,6 +361,7 @@ export const opCase: fc.Arbitrary<OpCase> = fc.oneof(
   { arbitrary: arithCase, weight: 2 },
   { arbitrary: reduceCase, weight: 1 },
   { arbitrary: clampCase, weight: 1 },
+  { arbitrary: onnxPoolCase, weight: 1 },
 );
 
 // ---- bad values ------------------------------------------------------------------------------
