@@ -1,5 +1,6 @@
 // fit: the training loop. Per epoch: reseed from (seed, epoch), train over the batches
-// (forward, loss, zeroGrad, backward, step, yielding to the event loop between batches),
+// (one call of the compiled step where the model allows it, lib/compile/native-trainer.ts; else
+// forward, loss, zeroGrad, backward, step; yielding to the event loop between batches),
 // validate, record the epoch's logs, early-stopping bookkeeping, scheduler step, progress,
 // onEpochEnd, checkpoint. Loss and accuracy are summed by BatchMetrics, which on a GPU reads
 // them back without stopping the loop.

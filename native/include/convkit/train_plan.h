@@ -25,6 +25,7 @@ enum class TrainOp { conv, linear, max_pool, avg_pool, relu, batch_norm, dropout
 struct TrainLayer {
   TrainOp op = TrainOp::relu;
   bool relu = false;          // conv / linear: a ReLU on the output, in the same pass
+  bool relu_by_next = false;  // set by add: the ReLU's backward runs inside the next layer's (a max pool's)
   bool bias = true;           // conv / linear: has a bias; batch_norm: affine (weight and bias)
   ConvShape conv{};           // conv: n is ignored
   PoolShape pool{};           // max_pool / avg_pool: n is ignored
