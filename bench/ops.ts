@@ -2,8 +2,10 @@
 // GEMM through the TypeScript API, and the optimizer updates. Kernels are called through the Backend contract so the
 // js and cpu columns see identical inputs.
 import { backendByName, availableBackends } from '../lib/backend/registry.js';
-import type { Backend, ConvGeometry } from '../lib/backend/types.js';
+import { BinaryOpCode, type Backend, type ConvGeometry } from '../lib/backend/types.js';
+import { broadcastGeometry, reduceGeometry } from '../lib/ops/broadcast.js';
 import { convGeometry, poolGeometry } from '../lib/geometry.js';
+import { contiguousStrides, stridedCopyPlan } from '../lib/ops/strided-copy.js';
 import { measure } from './measure.js';
 import type { Row } from './table.js';
 import { randomArray } from './fill.js';
@@ -95,6 +97,77 @@ export function optimRows(): Row[] {
     const adam = measure(`adam ${backend.name}`, () => backend.adamStep(p, g, s1, s2, null, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 10 }));
     // Reads p, g, m, v and writes p, m, v: 7 floats.
     rows.push({ op: 'adamStep', shape, backend: backend.name, medianMs: adam.medianMs, rate: (28 * n) / adam.medianMs / 1e6, unit: 'GB/s' });
+  }
+  return rows;
+}
+
+export function arithRows(): Row[] {
+  const rows: Row[] = [];
+  // Broadcasting add on the common patterns; each element reads a and b (b's re-reads hit the
+  // cache) and writes y: counted as 12 bytes an element for same shapes, 8 otherwise.
+  const binaryCases: Array<[string, number[], number[]]> = [
+    ['same shape', [64, 64, 32, 32], [64, 64, 32, 32]],
+    ['scalar', [64, 64, 32, 32], []],
+    ['per-channel bias', [64, 64, 32, 32], [64, 1, 1]],
+    ['row (a [1, N] operand)', [4096, 1024], [1024]],
+    ['column (a [M, 1] operand)', [4096, 1024], [4096, 1]],
+  ];
+  for (const [name, aShape, bShape] of binaryCases) {
+    const g = broadcastGeometry('bench', aShape, aShape, bShape);
+    const a = randomArray(volume(aShape), 10), b = randomArray(volume(bShape), 11), y = new Float32Array(a.length);
+    const bytes = (name === 'same shape' ? 12 : 8) * a.length;
+    for (const backend of backendsFor(true)) {
+      const t = measure(`add ${name} ${backend.name}`, () => backend.binary(BinaryOpCode.add, g, a, b, y));
+      rows.push({ op: 'binary add', shape: `${aShape.join('x')} + ${bShape.length ? bShape.join('x') : 'scalar'}`, backend: backend.name, medianMs: t.medianMs, rate: bytes / t.medianMs / 1e6, unit: 'GB/s', note: name });
+    }
+  }
+  // Sums: a per-channel bias gradient, column sums, row sums, and everything.
+  const sumCases: Array<[string, number[], boolean[]]> = [
+    ['per-channel (bias grad)', [64, 64, 32, 32], [true, false, true, true]],
+    ['columns', [4096, 1024], [true, false]],
+    ['rows', [4096, 1024], [false, true]],
+    ['all', [4 << 20], [true]],
+  ];
+  for (const [name, shape, reduced] of sumCases) {
+    const g = reduceGeometry('bench', shape, reduced);
+    const x = randomArray(volume(shape), 12), y = new Float32Array(shape.reduce((p, d, i) => (reduced[i] ? p : p * d), 1));
+    for (const backend of backendsFor(true)) {
+      const t = measure(`sum ${name} ${backend.name}`, () => backend.sumAxes(g, x, 1, y));
+      rows.push({ op: 'sumAxes', shape: `${shape.join('x')} -> ${y.length}`, backend: backend.name, medianMs: t.medianMs, rate: (4 * x.length) / t.medianMs / 1e6, unit: 'GB/s', note: name });
+    }
+  }
+  return rows;
+}
+
+/** The plan permute builds for x of shape and dims (lib/ops/layout.ts). */
+function permutePlan(shape: number[], dims: number[]) {
+  const strides = contiguousStrides(shape);
+  const out = dims.map((d) => shape[d]);
+  return { out, plan: stridedCopyPlan('bench', out, { offset: 0, strides: dims.map((d) => strides[d]) }, { offset: 0, strides: contiguousStrides(out) }) };
+}
+
+/** The layout kernels: a transposing permute (tiles), a channel shuffle (contiguous runs), argmax over rows and columns. */
+export function layoutRows(): Row[] {
+  const rows: Row[] = [];
+  const copies: Array<[string, number[], number[]]> = [
+    ['permute NCHW->NHWC', [8, 64, 56, 56], [0, 2, 3, 1]],
+    ['channel shuffle g=2', [8, 2, 116, 28, 28], [0, 2, 1, 3, 4]],
+  ];
+  for (const [op, shape, dims] of copies) {
+    const { plan } = permutePlan(shape, dims);
+    const x = randomArray(volume(shape), 10), y = new Float32Array(x.length);
+    for (const backend of backendsFor(true)) {
+      const t = measure(`${op} ${backend.name}`, () => backend.stridedCopy(plan, x, y));
+      rows.push({ op, shape: shape.join('x'), backend: backend.name, medianMs: t.medianMs, rate: (8 * x.length) / t.medianMs / 1e6, unit: 'GB/s' });
+    }
+  }
+  const argmaxes: Array<[string, number, number, number]> = [['argmax rows', 4096, 1000, 1], ['argmax axis 1', 8, 64, 3136]];
+  for (const [op, outer, dim, inner] of argmaxes) {
+    const x = randomArray(outer * dim * inner, 11), out = new Int32Array(outer * inner);
+    for (const backend of backendsFor(true)) {
+      const t = measure(`${op} ${backend.name}`, () => backend.argmax(x, outer, dim, inner, out));
+      rows.push({ op, shape: `${outer}x${dim}x${inner}`, backend: backend.name, medianMs: t.medianMs, rate: (4 * x.length) / t.medianMs / 1e6, unit: 'GB/s' });
+    }
   }
   return rows;
 }

@@ -3,7 +3,7 @@
 //
 //   npm run serve -- [MODEL_FILE] [--input-shape 1x32x32] [--mean 0.1307] [--std 0.3081]
 //                    [--max-batch 32] [--max-delay-ms 2] [--max-queue 1024] [--max-body-bytes 1048576]
-//                    [--workers N]     (N worker threads run the batches: the forward leaves the event loop)
+//                    [--workers N]     (N worker threads decode the uploads and run the batches: only HTTP stays on the event loop)
 //   PORT=3000 (default; 0 picks a free port), HOST (default: every interface)
 //
 //   curl -s --data-binary @digit.png http://localhost:3000/predict
@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { createBatcher, createWorkerPool, data, load, nn, type Batcher, type InferFunction, type WorkerPool } from '../lib/index.js';
 import { repoRoot } from './common/cli.js';
 import { createPredictServer } from './serve/app.js';
+import { asHttpError } from './serve/http-error.js';
 import { createOrtInfer } from './serve/ort-backend.js';
 
 const DEFAULT_MODEL = resolve(repoRoot, 'out', 'lenet', 'lenet.safetensors');
@@ -65,6 +66,7 @@ if (!existsSync(modelPath)) {
 const inputShape = numbers('input-shape', values['input-shape']!, 'x');
 if (inputShape.length !== 3 || ![1, 3].includes(inputShape[0]!)) usageError(`--input-shape must be CxHxW with C 1 or 3, got '${values['input-shape']}'`);
 
+const mean = perChannel('mean', values.mean!), std = perChannel('std', values.std!);
 const workers = one('workers', values.workers!);
 if (!Number.isInteger(workers) || workers < 0) usageError(`--workers must be a non-negative integer, got '${values.workers}'`);
 if (workers > 0 && modelPath.endsWith('.onnx')) usageError('--workers serves convkit model files; ONNX Runtime has its own threads');
@@ -75,7 +77,10 @@ let pool: WorkerPool | null = null;
 try {
   if (modelPath.endsWith('.onnx')) infer = await createOrtInfer(modelPath);
   else if (workers > 0) {
-    const p = await createWorkerPool(modelPath, { threads: workers });
+    // Each worker decodes uploads too (png-preprocess.ts), so PNG decoding leaves the event loop.
+    const preprocess = new URL(`./serve/png-preprocess${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+    // The softmax too: the event loop only routes bytes and rows.
+    const p = await createWorkerPool(modelPath, { threads: workers, softmax: true, preprocess, preprocessOptions: { inputShape, mean, std } });
     pool = p;
     infer = (batch) => p.predict(batch, { transfer: true }); // the batch buffer is ours: move it
   } else infer = await load(modelPath);
@@ -86,14 +91,15 @@ try {
 let batcher: Batcher;
 try {
   batcher = createBatcher(infer, {
-    inputShape, softmax: true, concurrency: Math.max(1, workers),
+    inputShape, softmax: pool === null, concurrency: Math.max(1, workers),
     maxBatch: one('max-batch', values['max-batch']!), maxDelayMs: one('max-delay-ms', values['max-delay-ms']!), maxQueue: one('max-queue', values['max-queue']!),
   });
 } catch (err) {
   usageError((err as Error).message);
 }
 const app = createPredictServer({
-  batcher, mean: perChannel('mean', values.mean!), std: perChannel('std', values.std!), maxBodyBytes: one('max-body-bytes', values['max-body-bytes']!),
+  batcher, mean, std, maxBodyBytes: one('max-body-bytes', values['max-body-bytes']!),
+  decode: pool ? (body) => pool!.preprocess(body).catch((err: unknown) => { throw asHttpError(err); }) : undefined,
 });
 
 const port = process.env.PORT === undefined ? 3000 : Number(process.env.PORT);

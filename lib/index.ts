@@ -8,6 +8,10 @@ export { gemm, linear, type GemmOptions } from './ops/gemm.js';
 export { matmul } from './ops/matmul.js';
 export { relu, leakyRelu, sigmoid, tanh, softmax, logSoftmax } from './ops/activation.js';
 export { reshape, flatten } from './ops/shape.js';
+export { add, sub, mul, div, clamp } from './ops/binary.js';
+export { sum, mean } from './ops/reduce.js';
+export { permute, transpose, concat, split, slice } from './ops/layout.js';
+export { argmax } from './ops/argmax.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type LossReduction, type LossOptions, type CrossEntropyOptions, type BceWithLogitsOptions } from './ops/loss.js';
 export { batchNorm2d, type BatchNorm2dOptions } from './ops/batchnorm.js';
 export { dropout } from './ops/dropout.js';
@@ -21,8 +25,8 @@ export * as cuda from './cuda.js';
 export * as cpu from './cpu.js';
 export { manualSeed, Generator } from './random.js';
 /**
- * Layers as modules (Conv2d, Linear, pooling, activations, BatchNorm2d, Dropout, Sequential), as
- * torch.nn.
+ * Layers as modules (Conv2d, Linear, pooling, activations, BatchNorm2d, Dropout, Sequential,
+ * Residual), as torch.nn.
  */
 export * as nn from './nn/index.js';
 /** Weight initializers, as torch.nn.init: each fills a tensor in place and returns it. */

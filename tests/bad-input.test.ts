@@ -2,9 +2,10 @@
 // argument, before any kernel runs; and NaN in data propagates through every op.
 import { describe, expect, it } from 'vitest';
 import {
-  avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear, logSoftmax,
-  matmul, maxPool2d, noGrad, relu, reshape, setBackend, setNumThreads, sigmoid, softmax, tanh, tensor, Tensor,
-  dropout, Generator, nllLoss, nn, parseSpec, predict, mseLoss,
+  avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear,
+  logSoftmax, matmul, maxPool2d, noGrad, relu, reshape, setBackend, setNumThreads, sigmoid, softmax, tanh,
+  tensor, Tensor, dropout, Generator, nllLoss, nn, parseSpec, predict, mseLoss, add, sub, mul, div, clamp,
+  sum, mean, permute, transpose, concat, split, slice, argmax,
 } from '../lib/index.js';
 import type { BackendName } from '../lib/index.js';
 import { backends, randTensor, rng, withBackend } from './helpers.js';
@@ -51,6 +52,10 @@ function detachedCases(): Case[] {
     ['matmul', 'b', () => matmul(m23, detached([3, 4]))],
     ['relu', 'x', () => relu(detached([1000]))], // native from 256 elements
     ['mseLoss', 'target', () => mseLoss(randTensor(r, [2]), detached([2]))],
+    ['permute', 'x', () => permute(detached([2, 3]), [1, 0])],
+    ['concat', 'tensors\\[1\\]', () => concat([m23, detached([2, 3])])],
+    ['slice', 'x', () => slice(detached([4]), 0, 1, 3)],
+    ['argmax', 'x', () => argmax(detached([4]))],
     ['crossEntropy', 'target', () => crossEntropy(randTensor(r, [2, 3]), detached([2, 3]))],
   ];
   return ops.map(([op, name, fn]) => [`${op}: detached ${name}`, fn, TypeError, lost(op, name)]);
@@ -142,6 +147,41 @@ const cases: Case[] = [
   ['reshape: fractional', () => reshape(m23, [1.5, 4]), RangeError, /^reshape: shape\[0\] must be a non-negative integer, got 1\.5/],
   ['reshape: shape not an array', () => reshape(m23, any('6')), TypeError, /^reshape: shape must be an array/],
   ['flatten: startDim out of range', () => flatten(m23, 2), RangeError, /^flatten: startDim 2 is out of range for a 2-d tensor/],
+  // layout ops and argmax
+  ['permute: dims not an array', () => permute(m23, any(1)), TypeError, /^permute: dims must be an array of axes, got 1/],
+  ['permute: too few dims', () => permute(m23, [0]), RangeError, /^permute: dims \[0\] must name each of the 2 axes of x \[2,3\] once/],
+  ['permute: repeated axis', () => permute(m23, [1, -1]), RangeError, /^permute: dims \[1,-1\] is not a permutation of the 2 axes of x \[2,3\]: an axis repeats/],
+  ['permute: axis out of range', () => permute(m23, [0, 2]), RangeError, /^permute: dims\[1\] 2 is out of range for a 2-d tensor/],
+  ['permute: axis a string', () => permute(m23, any([0, '1'])), TypeError, /^permute: dims\[1\] must be an integer/],
+  ['permute: not a tensor', () => permute(any([1]), [0]), TypeError, /^permute: x must be a Tensor/],
+  ['permute: 17 dims that do not merge', () => permute(randTensor(r, Array(17).fill(2)), [...Array(17).keys()].reverse()), RangeError,
+    /^permute: the copy needs more than 16 dims even after merging neighbours$/],
+  ['transpose: dim1 out of range', () => transpose(m23, 0, 2), RangeError, /^transpose: dim1 2 is out of range/],
+  ['transpose: dim0 missing', () => transpose(m23, any(undefined), 1), TypeError, /^transpose: dim0 must be an integer/],
+  ['concat: not an array', () => concat(any(m23)), TypeError, /^concat: tensors must be an array of Tensors, got Tensor/],
+  ['concat: empty list', () => concat([]), RangeError, /^concat: tensors must hold at least one tensor/],
+  ['concat: a non-tensor', () => concat([m23, any([1])]), TypeError, /^concat: tensors\[1\] must be a Tensor, got array/],
+  ['concat: mismatched shapes', () => concat([m23, m34], 0), RangeError, /^concat: tensors\[1\] has shape \[3,4\] but tensors\[0\] has \[2,3\]; they must match except along axis 0/],
+  ['concat: mismatched ranks', () => concat([m23, randTensor(r, [2, 3, 1])], 1), RangeError, /^concat: tensors\[1\] has shape \[2,3,1\] but tensors\[0\] has \[2,3\]/],
+  ['concat: axis out of range', () => concat([m23, m23], 2), RangeError, /^concat: axis 2 is out of range/],
+  ['concat: 0-d tensors', () => concat([tensor([1], []), tensor([2], [])]), RangeError, /^concat: tensors\[0\] is a 0-d tensor/],
+  ['split: sizes do not sum', () => split(m23, [1, 1], 1), RangeError, /^split: sizes \[1,1\] sum to 2 but axis 1 has 3 elements/],
+  ['split: chunk size 0', () => split(m23, 0), RangeError, /^split: sizes must be a positive integer, got 0/],
+  ['split: negative size', () => split(m23, [4, -1], 1), RangeError, /^split: sizes\[1\] must be a non-negative integer, got -1/],
+  ['split: sizes a string', () => split(m23, any('2')), TypeError, /^split: sizes must be a positive integer or an array of sizes/],
+  ['split: empty sizes', () => split(m23, []), RangeError, /^split: sizes must hold at least one size/],
+  ['split: axis out of range', () => split(m23, 1, -3), RangeError, /^split: axis -3 is out of range/],
+  ['split: 0-d', () => split(tensor([1], []), 1), RangeError, /^split: x is a 0-d tensor/],
+  ['slice: step 0', () => slice(m23, 1, 0, 2, 0), RangeError, /^slice: step must be a non-zero integer, got 0/],
+  ['slice: start fractional', () => slice(m23, 1, 0.5, 2), RangeError, /^slice: start must be an integer, got 0\.5/],
+  ['slice: end a string', () => slice(m23, 1, 0, any('2')), TypeError, /^slice: end must be an integer, got string/],
+  ['slice: end NaN', () => slice(m23, 1, 0, NaN), RangeError, /^slice: end must be an integer, got NaN/],
+  ['slice: axis out of range', () => slice(m23, 5, 0, 1), RangeError, /^slice: axis 5 is out of range/],
+  ['slice: 0-d', () => slice(tensor([1], []), 0, 0, 1), RangeError, /^slice: x is a 0-d tensor/],
+  ['argmax: axis out of range', () => argmax(m23, 2), RangeError, /^argmax: axis 2 is out of range/],
+  ['argmax: keepDims not boolean', () => argmax(m23, 0, any(1)), TypeError, /^argmax: keepDims must be a boolean/],
+  ['argmax: empty axis', () => argmax(tensor([], [2, 0]), 1), RangeError, /^argmax: x \[2,0\] has no elements along axis 1 to take the largest of/],
+  ['argmax: not a tensor', () => argmax(any(null)), TypeError, /^argmax: x must be a Tensor, got null/],
   // crossEntropy
   ['crossEntropy: labels not array-like', () => crossEntropy(logits, any(3)), TypeError, /^crossEntropy: labels must be an array-like of class indices, got 3/],
   ['crossEntropy: labels null', () => crossEntropy(logits, any(null)), TypeError, /^crossEntropy: labels must be an array-like/],
@@ -187,6 +227,30 @@ const cases: Case[] = [
   ['avgPool2d: 0 columns with padding', () => avgPool2d(tensor([], [1, 1, 3, 0]), 3, { padding: 1 }), RangeError, /^avgPool2d: input \[1,1,3,0\] must have/],
   ['globalAvgPool2d: 0 rows', () => globalAvgPool2d(tensor([], [1, 1, 0, 3])), RangeError, /^globalAvgPool2d: input \[1,1,0,3\] must have/],
   ['globalMaxPool2d: 0 channels', () => globalMaxPool2d(tensor([], [1, 0, 2, 2])), RangeError, /^globalMaxPool2d: input \[1,0,2,2\] must have/],
+  // broadcasting arithmetic, clamp, sum and mean
+  ['add: shapes that do not broadcast', () => add(m23, m34), RangeError, /^add: a \[2,3\] and b \[3,4\] do not broadcast/],
+  ['sub: [N,C,H,W] - [2,1,1] with 3 channels', () => sub(x4, randTensor(r, [2, 1, 1])), RangeError, /^sub: a \[2,3,32,32\] and b \[2,1,1\] do not broadcast/],
+  ['mul: a string', () => mul(m23, any('2')), TypeError, /^mul: b must be a Tensor or a number, got string '2'/],
+  ['div: an array', () => div(any([1, 2]), m23), TypeError, /^div: a must be a Tensor or a number, got array \[1,2\]/],
+  ['add: two numbers', () => add(any(1), any(2)), TypeError, /^add: a or b must be a Tensor, got two numbers/],
+  ['add: disposed', () => { const t = tensor([1, 2], [2]); t.dispose(); return add(t, 1); }, TypeError, /^add: a \[2\] was disposed/],
+  ['add: detached b', () => add(m23, detached([3])), TypeError, /^add: b \[3\] lost its data/],
+  ['add: more than 16 dims after merging', () => {
+    const alternate = (first: number) => Array.from({ length: 17 }, (_, i) => (i % 2 === 0 ? first : 3 - first));
+    const a = tensor(new Float32Array(2 ** 9), alternate(2));
+    return add(a, tensor(new Float32Array(2 ** 8), alternate(1)));
+  }, RangeError, /^add: broadcasting \[2,1,2,1,.*\] with \[1,2,1,2,.*\] needs more than 16 dims even after merging neighbours$/],
+  ['clamp: no bound', () => clamp(m23), TypeError, /^clamp: at least one of min and max must be a number/],
+  ['clamp: NaN bound', () => clamp(m23, NaN, 1), RangeError, /^clamp: min must not be NaN/],
+  ['clamp: string bound', () => clamp(m23, 0, any('6')), TypeError, /^clamp: max must be a number, null or undefined, got string '6'/],
+  ['clamp: not a tensor', () => clamp(any(3), 0, 1), TypeError, /^clamp: x must be a Tensor, got 3/],
+  ['sum: axis out of range', () => sum(m23, 2), RangeError, /^sum: axes 2 is out of range for a 2-d tensor \[2,3\]/],
+  ['sum: an axis in a list out of range', () => sum(m23, [0, -3]), RangeError, /^sum: axes\[1\] -3 is out of range for a 2-d tensor \[2,3\]/],
+  ['sum: duplicate axes', () => sum(m23, [1, -1]), RangeError, /^sum: axes \[1,-1\] names dim 1 twice \(shape \[2,3\]\)/],
+  ['mean: fractional axis', () => mean(m23, 0.5), RangeError, /^mean: axes 0\.5 is out of range/],
+  ['mean: axes a string', () => mean(m23, any('0')), TypeError, /^mean: axes must be a number, an array of numbers or undefined, got string '0'/],
+  ['sum: keepDims a number', () => sum(m23, 0, any(1)), TypeError, /^sum: keepDims must be a boolean, got 1/],
+  ['sum: axis of a rank-0 tensor', () => sum(tensor([1], []), 1), RangeError, /^sum: axes 1 is out of range for a 0-d tensor/],
   // a tensor whose buffer was transferred away is a TypeError at every op, never NaN or zeros
   ...detachedCases(),
   ['a detached buffer', () => { const t = tensor([1, 2], [2]); structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] }); return t.toArray(); },
@@ -275,6 +339,13 @@ function nanCases(): NaNCase[] {
     ['reshape', () => reshape(withNaN(randTensor(q, [2, 3]), 1), [3, 2]), [1]],
     ['flatten', () => flatten(withNaN(randTensor(q, [2, 3, 1]), 1)), [1]],
     ['crossEntropy', () => crossEntropy(withNaN(randTensor(q, [2, 3]), 4), [0, 1]), [0]],
+    ['add broadcast', () => add(withNaN(randTensor(q, [2, 1]), 1), randTensor(q, [3])), [3, 4, 5]],
+    ['mul by a number', () => mul(withNaN(randTensor(q, [4]), 2), 0), [2]],
+    ['div', () => div(randTensor(q, [3]), withNaN(randTensor(q, [1]), 0)), [0, 1, 2]],
+    ['clamp', () => clamp(withNaN(randTensor(q, [4]), 3), 0, 6), [3]],
+    ['sum over an axis', () => sum(withNaN(randTensor(q, [2, 3]), 4), 1), [1]],
+    ['mean of everything', () => mean(withNaN(randTensor(q, [300]), 299)), [0]],
+    ['mean of nothing', () => mean(tensor([], [0, 2]), 0), [0, 1]],
   ];
 }
 

@@ -8,7 +8,7 @@
 //   trained on cuda reaching the accuracy it reaches on cpu.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  availableBackends, backendInfo, conv2d, conv2dAsync, crossEntropy, cuda, data, evaluate, fit, manualSeed, nn, optim,
+  argmax, availableBackends, backendInfo, conv2d, conv2dAsync, crossEntropy, cuda, data, evaluate, fit, manualSeed, nn, optim,
   relu, setBackend, Tensor, tensor,
 } from '../lib/index.js';
 import { backendForDevice, installCudaAddonForTesting } from '../lib/backend/registry.js';
@@ -42,6 +42,22 @@ function compareOnDevice(c: OpCase, label: string): void {
   expect(actual.shape).toEqual(expected.shape);
   expectClose(actual.out, expected.out, `${label} forward`, tol);
   actual.grads.forEach((g, i) => expectClose(g, expected.grads[i], `${label} grad of input ${i}`, tol));
+}
+
+/** argmax of device tensors equals the js backend's on host copies: rows, columns, flattened, NaN and ties. */
+function expectArgmaxOnDevice(): void {
+  const r = rng(11);
+  const cases: Array<[number[], number | undefined]> = [[[37, 50], -1], [[3, 40, 70], 1], [[2, 3, 4], undefined], [[1, 1000], 1]];
+  for (const [shape, axis] of cases) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: n }, () => [0, 1, 2, NaN, -Infinity][Math.floor(r() * 5)]);
+    const host = tensor(values, shape);
+    const want = withBackend('js', () => argmax(host, axis));
+    const got = argmax(host.to('cuda'), axis);
+    expect(got.shape).toEqual(want.shape);
+    expect(got.data).toBeInstanceOf(Int32Array);
+    expect(Array.from(got.data)).toEqual(Array.from(want.data));
+  }
 }
 
 /** Writes to either side of a to() copy, in both directions, leave the other side as it was. */
@@ -143,6 +159,12 @@ describe('device code paths on a fake device', () => {
     expectClose(y.toArray(), expected, 'conv2dAsync on cuda', 1e-5);
   });
 
+  it('argmax reads its indices back to the host, as js computes them', () => {
+    transfers.downloads = 0;
+    expectArgmaxOnDevice();
+    expect(transfers.downloads).toBe(4); // the indices, once per call
+  });
+
   it('a training step (forward, loss, backward, optimizer) never copies to the host', () => {
     manualSeed(7);
     const model = leNet5().to('cuda');
@@ -240,6 +262,10 @@ describe('device code paths on a fake device', () => {
 describe.skipIf(!realGpu)('on the GPU', () => {
   it.each(cases.map((c, i) => [`${i} ${c.op} ${c.label}`, c] as const))('%s matches js', (label, c) => {
     compareOnDevice(c, label);
+  });
+
+  it('argmax matches js', () => {
+    expectArgmaxOnDevice();
   });
 
   it('LeNet trained on cuda reaches the accuracy it reaches on the cpu', async () => {

@@ -1,8 +1,9 @@
 // Output sizes and padding against values worked out from PyTorch / Keras, and a few
 // forward results small enough to check by hand (the backends could share a mistake).
 import { describe, expect, it } from 'vitest';
+import { broadcastGeometry, reduceGeometry, unbroadcastGeometry } from '../lib/ops/broadcast.js';
 import { convGeometry, poolGeometry } from '../lib/geometry.js';
-import { avgPool2d, conv2d, maxPool2d, tensor } from '../lib/index.js';
+import { add, avgPool2d, clamp, conv2d, div, maxPool2d, mean, mul, sub, sum, tensor } from '../lib/index.js';
 import { backends, withBackend } from './helpers.js';
 
 const pads = (g: { padTop: number; padLeft: number; padBottom: number; padRight: number }) => [g.padTop, g.padLeft, g.padBottom, g.padRight];
@@ -89,3 +90,55 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('broadcast and reduce geometries (lib/ops/broadcast.ts)', () => {
+  it('merge neighbours that stay contiguous in both operands, and drop size-1 dims', () => {
+    const bias = broadcastGeometry('t', [2, 3, 4, 5], [2, 3, 4, 5], [3, 1, 1]);
+    expect([bias.shape, bias.aStrides, bias.bStrides]).toEqual([[2, 3, 20], [60, 20, 1], [0, 1, 0]]);
+    expect(Array.from(bias.packed)).toEqual([3, 2, 3, 20, 60, 20, 1, 0, 1, 0]);
+    const same = broadcastGeometry('t', [2, 3, 4], [2, 3, 4], [2, 3, 4]);
+    expect([same.shape, same.aStrides, same.bStrides]).toEqual([[24], [1], [1]]);
+    const scalar = broadcastGeometry('t', [2, 3], [], [2, 3]);
+    expect([scalar.shape, scalar.aStrides, scalar.bStrides]).toEqual([[6], [0], [1]]);
+    const outer = broadcastGeometry('t', [3, 4], [3, 1], [4]);
+    expect([outer.shape, outer.aStrides, outer.bStrides]).toEqual([[3, 4], [1, 0], [0, 1]]);
+    const ones = broadcastGeometry('t', [1, 1], [1], [1, 1]);
+    expect([ones.shape, ones.aStrides, ones.bStrides]).toEqual([[1], [1], [1]]);
+    const empty = broadcastGeometry('t', [0, 3], [0, 3], [1, 3]);
+    expect([empty.shape, empty.aStrides, empty.bStrides]).toEqual([[0, 3], [3, 1], [0, 1]]);
+  });
+
+  it('merge reduced and kept runs, and sum a gradient back over the broadcast dims', () => {
+    const g = reduceGeometry('t', [2, 3, 4, 5], [true, false, true, true]);
+    expect([g.shape, g.reduced, Array.from(g.packed)]).toEqual([[2, 3, 20], [true, false, true], [3, 2, 3, 20, 1, 0, 1]]);
+    expect(reduceGeometry('t', [], []).shape).toEqual([1]);
+    const back = unbroadcastGeometry('t', [2, 3, 4, 5], [3, 1, 1]);
+    expect([back.shape, back.reduced]).toEqual([[2, 3, 20], [true, false, true]]);
+    const none = unbroadcastGeometry('t', [2, 3], [2, 3]);
+    expect([none.shape, none.reduced]).toEqual([[6], [false]]);
+  });
+});
+
+describe('broadcasting arithmetic and sums, by hand', () => {
+  it.each(backends)('%s', (backend) => {
+    withBackend(backend, () => {
+      const col = tensor([1, 2], [2, 1]);
+      const row = tensor([10, 20, 30], [3]);
+      expect(Array.from(add(col, row).data)).toEqual([11, 21, 31, 12, 22, 32]);
+      expect(Array.from(sub(row, col).data)).toEqual([9, 19, 29, 8, 18, 28]);
+      expect(Array.from(mul(col, row).data)).toEqual([10, 20, 30, 20, 40, 60]);
+      expect(Array.from(div(row, 4).data)).toEqual([2.5, 5, 7.5]);
+      expect(Array.from(div(1, tensor([0, -0, 4], [3])).data)).toEqual([Infinity, -Infinity, 0.25]);
+      const m = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+      expect(Array.from(sum(m).data)).toEqual([21]);
+      expect(sum(m).shape).toEqual([]);
+      expect(Array.from(sum(m, 0).data)).toEqual([5, 7, 9]);
+      expect(Array.from(sum(m, -1, true).data)).toEqual([6, 15]);
+      expect(sum(m, -1, true).shape).toEqual([2, 1]);
+      expect(Array.from(mean(m, [0, 1]).data)).toEqual([3.5]);
+      expect(Array.from(sum(m, []).data)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(Array.from(clamp(tensor([-1, 0.5, 7], [3]), 0, 6).data)).toEqual([0, 0.5, 6]);
+      expect(Array.from(clamp(tensor([-1, 0.5, 7], [3]), 2, 1).data)).toEqual([1, 1, 1]);
+    });
+  });
+});

@@ -184,9 +184,9 @@ describe('exportOnnx file structure', () => {
 describe('exportOnnx bad arguments', () => {
   const lenet = leNet5();
   const ok = { inputShape: [1, 32, 32] };
-  class Residual extends nn.Module {
+  class SkipBlock extends nn.Module {
     forward(x: ReturnType<typeof tensor>) { return x; }
-    toConfig() { return { type: 'Residual', args: [] }; }
+    toConfig() { return { type: 'SkipBlock', args: [] }; }
   }
   class MyConv extends nn.Conv2d {}
 
@@ -218,11 +218,11 @@ describe('exportOnnx bad arguments', () => {
   });
 
   it("a user's own module, or a subclass of a layer, is a TypeError naming its path and type", () => {
-    const model = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.Sequential(new nn.ReLU(), new Residual()));
+    const model = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.Sequential(new nn.ReLU(), new SkipBlock()));
     expect(() => encodeOnnx(model, { inputShape: [1, 8, 8] })).toThrow(TypeError);
-    expect(() => encodeOnnx(model, { inputShape: [1, 8, 8] })).toThrow(/layer 1\.1 is a Residual, which has no ONNX form/);
+    expect(() => encodeOnnx(model, { inputShape: [1, 8, 8] })).toThrow(/layer 1\.1 is a SkipBlock, which has no ONNX form/);
     expect(() => encodeOnnx(new nn.Sequential(new MyConv(1, 2, 3)), { inputShape: [1, 8, 8] })).toThrow(/layer 0 is a MyConv/);
-    expect(() => encodeOnnx(new Residual(), { inputShape: [1] })).toThrow(/layer \(model\) is a Residual/);
+    expect(() => encodeOnnx(new SkipBlock(), { inputShape: [1] })).toThrow(/layer \(model\) is a SkipBlock/);
   });
 
   it('BatchNorm2d without running statistics, and Linear on more than [features], are RangeErrors naming the layer', () => {

@@ -100,6 +100,26 @@ export function exportCases(): ExportCase[] {
         new nn.Softmax(1),
       ),
     },
+    {
+      // ResNet basic blocks: an identity shortcut, then a strided one (1x1 conv + BatchNorm),
+      // each an Add node; a Residual nested in a Residual's body.
+      name: 'residual blocks',
+      inputShape: [4, 9, 8],
+      model: new nn.Sequential(
+        new nn.Residual(new nn.Sequential(new nn.Conv2d(4, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4), new nn.ReLU(),
+          new nn.Conv2d(4, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4))),
+        new nn.ReLU(),
+        new nn.Residual(
+          new nn.Sequential(new nn.Conv2d(4, 6, 3, { stride: 2, padding: 1, bias: false }), new nn.BatchNorm2d(6), new nn.ReLU(),
+            new nn.Residual(new nn.Conv2d(6, 6, 3, { padding: 1 }))),
+          new nn.Sequential(new nn.Conv2d(4, 6, 1, { stride: 2, bias: false }), new nn.BatchNorm2d(6))),
+        new nn.ReLU(),
+        new nn.GlobalAvgPool2d(),
+        new nn.Flatten(),
+        new nn.Linear(6, 3),
+      ),
+    },
+    { name: 'a bare Residual as the model', inputShape: [3], model: new nn.Residual(new nn.Linear(3, 3), new nn.Linear(3, 1)) },
     { name: 'a bare layer as the model', inputShape: [3, 5, 5], model: new nn.Conv2d(3, 2, 3) },
     { name: 'no node (only Dropout)', inputShape: [2, 3], model: new nn.Sequential(new nn.Dropout()) },
   ];

@@ -1,8 +1,9 @@
 // Seeded random problems for every op, used to compare backends. Each case makes fresh
 // inputs (all requiring grad) from its own seed, so every backend sees identical data.
 import {
-  avgPool2d, conv2d, crossEntropy, flatten, gemm, globalAvgPool2d, globalMaxPool2d, leakyRelu, linear,
-  logSoftmax, matmul, maxPool2d, relu, reshape, sigmoid, softmax, tanh, tensor,
+  add, avgPool2d, clamp, concat, conv2d, crossEntropy, div, flatten, gemm, globalAvgPool2d, globalMaxPool2d,
+  leakyRelu, linear, logSoftmax, matmul, maxPool2d, mean, mul, permute, relu, reshape, sigmoid, slice,
+  softmax, split, sub, sum, tanh, tensor, transpose,
 } from '../lib/index.js';
 import type { Padding, Tensor } from '../lib/index.js';
 import { pick, randData, randInt, randTensor, rng, type Rand } from './helpers.js';
@@ -270,6 +271,224 @@ function lossAndShapeCases(r: Rand, count: number, out: OpCase[]): void {
   }
 }
 
+type Arith = (a: Tensor | number, b: Tensor | number) => Tensor;
+const ARITH: Array<[string, Arith]> = [['add', add], ['sub', sub], ['mul', mul], ['div', div]];
+
+/** Random values, or for a divisor values of either sign at least 0.5 from zero. */
+function operandData(r: Rand, n: number, divisor: boolean): Float32Array {
+  const d = randData(r, n);
+  if (divisor) for (let i = 0; i < n; i++) d[i] = Math.sign(d[i] || 1) * (0.5 + Math.abs(d[i]));
+  return d;
+}
+
+/** A shape broadcast against: some dims of `shape` set to 1, some leading dims dropped. */
+function broadcastPartner(r: Rand, shape: number[]): number[] {
+  const partner = shape.map((d) => (r() < 0.4 ? 1 : d));
+  return partner.slice(randInt(r, 0, Math.min(2, partner.length)));
+}
+
+// [a, b] operand shapes, null for a plain number: same shapes, scalars either side, per-channel
+// bias, rank 0, zero-size dims, both sides broadcast, and large ones that take the threaded path.
+const ARITH_SHAPES: Array<[number[] | null, number[] | null]> = [
+  [[2, 3], [2, 3]], [[4, 5], null], [null, [4, 5]], [[2, 3, 4, 5], [3, 1, 1]], [[2, 3, 4, 5], [1, 3, 1, 1]], [[1], [7]],
+  [[7], [1]], [[], [3, 2]], [[3, 2], []], [[], []], [[0, 3], [1, 3]], [[2, 0], [2, 1]], [[0], null], [[5, 1, 7], [1, 6, 1]],
+  [[3, 1], [1, 4]], [[2, 3, 1, 5], [3, 4, 1]], [[13, 17], [17]], [[13, 17], [13, 1]], [[64, 3, 32, 32], [3, 1, 1]],
+  [[70001], null], [[1, 70001], [70001]], [[40000, 2], [1, 2]], [[3, 40000], [3, 1]], [[6, 7, 40, 40], [7, 40, 1]],
+];
+
+function arithCases(r: Rand, out: OpCase[]): void {
+  let seed = 9000;
+  const shapes = [...ARITH_SHAPES];
+  for (let i = 0; i < 16; i++) { // random shapes, odd sizes
+    const a = Array.from({ length: randInt(r, 1, 5) }, () => randInt(r, 1, 7));
+    shapes.push(r() < 0.5 ? [a, broadcastPartner(r, a)] : [broadcastPartner(r, a), a]);
+  }
+  for (const [aShape, bShape] of shapes) {
+    for (const [name, f] of ARITH) {
+      const caseSeed = seed++;
+      const scalar = pick(r, [-1.5, 0.75, 3]);
+      const divisor = name === 'div';
+      out.push({
+        op: name, seed: caseSeed, label: `a ${fmt(aShape ?? scalar)} b ${fmt(bShape ?? scalar)}`,
+        makeInputs: () => {
+          const rr = rng(caseSeed);
+          return [aShape, bShape].flatMap((s, i) => (s ? [tensor(operandData(rr, s.reduce((p, d) => p * d, 1), divisor && i === 1), s, { requiresGrad: true })] : []));
+        },
+        forward: (t) => {
+          let k = 0;
+          const a = aShape ? t[k++] : scalar;
+          const b = bShape ? t[k++] : scalar;
+          return f(a, b);
+        },
+        // The longest gradient sum: over the dims an operand was broadcast along.
+        reduction: Math.max(1, ...[aShape, bShape].map((s) => {
+          const full = [aShape ?? [], bShape ?? []].map((x) => x.reduce((p, d) => p * d, 1));
+          return Math.max(...full) / Math.max(1, (s ?? []).reduce((p, d) => p * d, 1));
+        })),
+      });
+    }
+  }
+}
+
+// [shape, axes, keepDims]: every axis pattern, rank 0, empty sums, and large sums (over the
+// innermost dim, across rows, and all of a long vector) that take the threaded paths.
+const REDUCE_SHAPES: Array<[number[], number | number[] | undefined, boolean]> = [
+  [[3, 4, 5], undefined, false], [[3, 4, 5], 0, false], [[3, 4, 5], 1, true], [[3, 4, 5], 2, false], [[3, 4, 5], [0, 2], true],
+  [[3, 4, 5], [-1, 0], false], [[3, 4, 5], [], false], [[2, 3, 4, 5], [0, 2, 3], true], [[2, 3, 4, 5], [1, 3], false],
+  [[], undefined, false], [[], 0, true], [[0, 3], 0, false], [[0, 3], 1, true], [[4, 1, 3], 1, false], [[1, 1], undefined, true],
+  [[7], 0, false], [[300001], undefined, false], [[64, 3, 32, 32], [0, 2, 3], false], [[2001, 40], 0, false],
+  [[3, 50001], 1, true], [[8, 3001, 5], [0, 2], false], [[70001, 3], 0, false], [[5, 300, 70], [1], false],
+  [[129, 1000], 0, false], [[2, 5, 3, 7, 2], [0, 2, 4], false],
+];
+
+function reduceCases(out: OpCase[]): void {
+  let seed = 9800;
+  for (const [shape, axes, keepDims] of REDUCE_SHAPES) {
+    for (const [name, f] of [['sum', sum], ['mean', mean]] as const) {
+      const caseSeed = seed++;
+      const list = axes === undefined ? shape.map((_, i) => i) : typeof axes === 'number' ? [axes] : axes;
+      const count = list.reduce((p, a) => p * (shape[a < 0 ? a + shape.length : a] ?? 1), 1);
+      out.push({
+        op: name, seed: caseSeed, label: `x ${fmt(shape)} axes ${fmt(axes)} keepDims ${keepDims}`,
+        makeInputs: inputs(caseSeed, [shape]),
+        forward: ([x]) => f(x, axes, keepDims),
+        reduction: count,
+      });
+    }
+  }
+}
+
+function clampCases(r: Rand, count: number, out: OpCase[]): void {
+  const bounds: Array<[number | undefined, number | undefined]> = [[0, 6], [-0.5, undefined], [undefined, 0.3], [-1, 1], [1, -1], [0.25, 0.25]];
+  for (let i = 0; i < count; i++) {
+    const seed = 9900 + i;
+    const shape = i === 0 ? [70001] : randShape(r);
+    const [lo, hi] = bounds[i % bounds.length];
+    out.push({
+      op: 'clamp', seed, label: `x ${fmt(shape)} min ${lo} max ${hi}`,
+      makeInputs: () => [tensor(randData(rng(seed), shape.reduce((a, b) => a * b, 1), 3), shape, { requiresGrad: true })],
+      forward: ([x]) => clamp(x, lo, hi),
+      reduction: 1,
+    });
+  }
+}
+
+/** Every permutation of [0, n). */
+export function permutations(n: number): number[][] {
+  if (n === 0) return [[]];
+  return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, at) => [...p.slice(0, at), n - 1, ...p.slice(at)]));
+}
+
+function randPermutation(r: Rand, n: number): number[] {
+  const p = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = randInt(r, 0, i);
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
+function layoutCase(op: string, seed: number, label: string, shapes: number[][], forward: (t: Tensor[]) => Tensor): OpCase {
+  return { op, seed, label, makeInputs: inputs(seed, shapes), forward, reduction: 1 };
+}
+
+/** permute (every permutation of rank 4, ranks 1 to 6, the NHWC and channel-shuffle fast paths, large and batch 1) and transpose. */
+function permuteCases(r: Rand, out: OpCase[]): void {
+  permutations(4).forEach((perm, i) => {
+    // Negative axes for half of them: the same permutation counted from the end.
+    const dims = i % 2 ? perm.map((d) => d - 4) : perm;
+    out.push(layoutCase('permute', 12000 + i, `x [3,5,2,7] dims ${fmt(dims)}`, [[3, 5, 2, 7]], ([x]) => permute(x, dims)));
+  });
+  for (let i = 0; i < 12; i++) {
+    const shape = Array.from({ length: 1 + (i % 6) }, () => randInt(r, 1, 6));
+    const dims = randPermutation(r, shape.length);
+    out.push(layoutCase('permute', 12100 + i, `x ${fmt(shape)} dims ${fmt(dims)}`, [shape], ([x]) => permute(x, dims)));
+  }
+  const fastPaths: Array<[number[], number[]]> = [
+    [[64, 16, 9, 11], [0, 2, 3, 1]], // NCHW -> NHWC, threaded
+    [[64, 9, 11, 16], [0, 3, 1, 2]], // NHWC -> NCHW
+    [[1, 3, 33, 35], [0, 2, 3, 1]], // batch 1
+    [[8, 2, 24, 13, 11], [0, 2, 1, 3, 4]], // channel shuffle, groups 2
+    [[2, 4, 3, 5, 5], [0, 2, 1, 3, 4]], // channel shuffle, groups 4
+    [[300, 517], [1, 0]], // one large plane
+  ];
+  fastPaths.forEach(([shape, dims], i) => {
+    out.push(layoutCase('permute', 12200 + i, `x ${fmt(shape)} dims ${fmt(dims)}`, [shape], ([x]) => permute(x, dims)));
+  });
+  for (let i = 0; i < 6; i++) {
+    const shape = Array.from({ length: 2 + (i % 4) }, () => randInt(r, 1, 7));
+    const a = randInt(r, -shape.length, shape.length - 1);
+    const b = randInt(r, -shape.length, shape.length - 1);
+    out.push(layoutCase('transpose', 12300 + i, `x ${fmt(shape)} dims ${a} ${b}`, [shape], ([x]) => transpose(x, a, b)));
+  }
+}
+
+/** concat of one piece and of many, with empty pieces, along every axis of ranks 1 to 5, and a large one. */
+function concatCases(r: Rand, out: OpCase[]): void {
+  for (let i = 0; i < 14; i++) {
+    const rank = 1 + (i % 5);
+    const base = Array.from({ length: rank }, () => randInt(r, 1, 5));
+    const axis = randInt(r, -rank, rank - 1);
+    const a = axis < 0 ? axis + rank : axis;
+    const count = i % 4 === 0 ? 1 : randInt(r, 2, 6);
+    const shapes = Array.from({ length: count }, (_, k) => base.map((d, j) => (j !== a ? d : k === 1 && count > 2 ? 0 : randInt(r, 1, 4))));
+    out.push(layoutCase('concat', 12400 + i, `${count} pieces ${fmt(shapes)} axis ${axis}`, shapes, (ts) => concat(ts, axis)));
+  }
+  const large = [[32, 40, 7, 9], [32, 24, 7, 9], [32, 1, 7, 9]];
+  out.push(layoutCase('concat', 12450, `channels ${fmt(large)}`, large, (ts) => concat(ts, 1)));
+}
+
+/** split by a chunk size and by sizes (with empty pieces), one piece dropped so that its gradient is zeros. */
+function splitCases(r: Rand, out: OpCase[]): void {
+  for (let i = 0; i < 12; i++) {
+    const rank = 1 + (i % 4);
+    const shape = Array.from({ length: rank }, () => randInt(r, 1, 6));
+    const a = randInt(r, 0, rank - 1);
+    shape[a] = randInt(r, 2, 9);
+    let sizes: number | number[];
+    if (i % 2) {
+      sizes = randInt(r, 1, shape[a]);
+    } else {
+      sizes = [];
+      for (let left = shape[a]; left > 0;) {
+        const n = Math.min(left, randInt(r, 0, 4));
+        sizes.push(n);
+        left -= n;
+      }
+    }
+    const pieceSizes = sizes;
+    out.push(layoutCase('split', 12500 + i, `x ${fmt(shape)} sizes ${fmt(sizes)} axis ${a}`, [shape], ([x]) => {
+      const pieces = split(x, pieceSizes, a);
+      const kept = pieces.length > 1 ? pieces.filter((_, k) => k !== 1) : pieces; // piece 1 gets no gradient
+      return concat(kept.map((p, k) => (k % 2 ? tanh(p) : p)), a);
+    }));
+  }
+  out.push(layoutCase('split', 12550, 'x [16,64,9,9] sizes [32,32] axis 1', [[16, 64, 9, 9]], ([x]) => {
+    const [left, right] = split(x, [32, 32], 1);
+    return concat([right, sigmoid(left)], 1);
+  }));
+}
+
+const INT64_MAX = 2 ** 63 - 1;
+const INT64_MIN = -(2 ** 63);
+
+/** slice with negative bounds and steps, clamped ends and ONNX's INT64 limits. */
+function sliceCases(r: Rand, out: OpCase[]): void {
+  for (let i = 0; i < 20; i++) {
+    const rank = 1 + (i % 4);
+    const shape = Array.from({ length: rank }, () => randInt(r, 1, 7));
+    const axis = randInt(r, -rank, rank - 1);
+    const n = shape[axis < 0 ? axis + rank : axis];
+    const step = pick(r, [1, 1, 2, 3, -1, -1, -2, -3]);
+    const start = pick(r, [randInt(r, -n - 3, n + 3), step > 0 ? 0 : -1, randInt(r, 0, n - 1)]);
+    const end = pick(r, [randInt(r, -n - 3, n + 3), step > 0 ? INT64_MAX : INT64_MIN, n]);
+    out.push(layoutCase('slice', 12600 + i, `x ${fmt(shape)} axis ${axis} ${start}:${end}:${step}`, [shape], ([x]) => slice(x, axis, start, end, step)));
+  }
+  out.push(layoutCase('slice', 12650, 'x [64,32,12,12] axis 1 2:-2:1', [[64, 32, 12, 12]], ([x]) => slice(x, 1, 2, -2)));
+  out.push(layoutCase('slice', 12651, 'x [200000] axis 0 ::-3', [[200000]], ([x]) => slice(x, 0, -1, INT64_MIN, -3)));
+  out.push(layoutCase('slice', 12652, 'x [1,3,31,29] axis 3 1:28:2', [[1, 3, 31, 29]], ([x]) => slice(x, 3, 1, 28, 2)));
+}
+
 /** Every case, in a fixed order (the same on every run). */
 export function allCases(): OpCase[] {
   const r = rng(20261122);
@@ -284,6 +503,13 @@ export function allCases(): OpCase[] {
   activationCases(r, 20, out);
   softmaxCases(r, 20, out);
   lossAndShapeCases(r, 10, out);
+  arithCases(r, out);
+  reduceCases(out);
+  clampCases(r, 12, out);
+  permuteCases(r, out);
+  concatCases(r, out);
+  splitCases(r, out);
+  sliceCases(r, out);
   return out;
 }
 

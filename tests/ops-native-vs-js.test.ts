@@ -1,10 +1,10 @@
 // The native cpu backend against the js reference on seeded random problems, forward and
 // backward, for every op; then a subset under each native ISA.
 import { describe, expect, it } from 'vitest';
-import { backendInfo, maxPool2d, tensor } from '../lib/index.js';
+import { argmax, backendInfo, maxPool2d, tensor } from '../lib/index.js';
 import { setNativeIsa } from '../lib/backend/registry.js';
 import { allCases, caseTolerance, type OpCase } from './op-cases.js';
-import { expectClose, forwardBackward, hasCpu, requireNative, withBackend } from './helpers.js';
+import { expectClose, forwardBackward, hasCpu, pick, randInt, requireNative, rng, withBackend } from './helpers.js';
 
 const cases = allCases();
 
@@ -29,7 +29,9 @@ describe('the case list', () => {
     expect(cases.length).toBeGreaterThanOrEqual(200);
     const ops = new Set(cases.map((c) => c.op));
     for (const op of ['conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool2d', 'globalMaxPool2d', 'gemm', 'matmul', 'linear',
-      'relu', 'leakyRelu', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'crossEntropy', 'reshape', 'flatten']) {
+      'relu', 'leakyRelu', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'crossEntropy', 'reshape', 'flatten',
+      'add', 'sub', 'mul', 'div', 'sum', 'mean', 'clamp',
+      'permute', 'transpose', 'concat', 'split', 'slice']) {
       expect(ops.has(op), op).toBe(true);
     }
   });
@@ -101,5 +103,32 @@ describe.skipIf(!hasCpu)('max pooling windows wholly in the padding', () => {
         expect(Array.from(x.grad!.data), backend).toEqual([0, 0, 0, 0]);
       });
     }
+  });
+});
+
+/** Values from a few levels (many ties), with NaN and infinities in some: argmax's rules all apply. */
+function argmaxInput(seed: number, shape: number[], kind: number) {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const levels = [[-2, -1, 0, 1, 2], [-2, 0, 2, Infinity], [-1, 0, 1, NaN, 3], [-Infinity], [-0.5, 0.25, 7.5, -0]][kind];
+  return tensor(Array.from({ length: n }, () => pick(r, levels)), shape);
+}
+
+describe.skipIf(!hasCpu)('argmax: cpu matches js', () => {
+  const r = rng(77);
+  const cases = Array.from({ length: 60 }, (_, i) => {
+    const rank = 1 + (i % 5);
+    const shape = Array.from({ length: rank }, () => randInt(r, 1, i % 10 === 0 ? 70 : 19));
+    const axis = i % 6 === 0 ? undefined : randInt(r, -rank, rank - 1);
+    return [`${i} x ${JSON.stringify(shape)} axis ${axis}`, shape, axis, i % 5] as [string, number[], number | undefined, number];
+  });
+  cases.push(['rows of 1000 (threaded)', [300, 1000], -1, 2], ['columns of 3000 (threaded)', [4, 33, 3000], 1, 2]);
+  it.each(cases)('%s', (_label, shape, axis, kind) => {
+    const x = argmaxInput(shape.length * 1000 + kind, shape, kind);
+    const want = withBackend('js', () => argmax(x, axis));
+    const got = withBackend('cpu', () => argmax(x, axis));
+    expect(got.shape).toEqual(want.shape);
+    expect(got.dtype).toBe('I32');
+    expect(Array.from(got.data)).toEqual(Array.from(want.data));
   });
 });

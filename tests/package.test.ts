@@ -24,6 +24,8 @@ const expectedExports = [
   'matmulAsync', 'maxPool2d', 'maxPool2dAsync', 'noGrad', 'optim', 'outputSize', 'outputSizeDetail', 'parseSpec', 'predict', 'relu', 'reshape', 'setBackend', 'setNumThreads', 'sigmoid',
   'softmax', 'stepsToReach', 'summary', 'tanh', 'tensor', 'compile', 'CompiledModel',
   'createBatcher', 'createWorkerPool', 'fromImage', 'QueueFullError', 'ClosedError',
+  'add', 'sub', 'mul', 'div', 'clamp', 'sum', 'mean',
+  'permute', 'transpose', 'concat', 'split', 'slice', 'argmax',
 ];
 
 describe('public API', () => {

@@ -32,6 +32,10 @@ describe('fromImage', () => {
     const b = fromImage(chw, { width: 2, height: 1, channels: 3, layout: 'chw' });
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
     close(a.data, [1, 4, 2, 5, 3, 6].map((v) => v / 255));
+    // Luma and a gray channel repeated read the planes too.
+    const grayA = fromImage(hwc, { width: 2, height: 1, channels: 3, outputChannels: 1 });
+    expect(Array.from(fromImage(chw, { width: 2, height: 1, channels: 3, outputChannels: 1, layout: 'chw' }).data)).toEqual(Array.from(grayA.data));
+    close(grayA.data, [(0.299 * 1 + 0.587 * 2 + 0.114 * 3) / 255, (0.299 * 4 + 0.587 * 5 + 0.114 * 6) / 255]);
   });
 
   it('checks every argument, naming it', () => {

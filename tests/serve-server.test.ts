@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatcher, fromImage, manualSeed, nn, predict, save } from '../lib/index.js';
-import { createPredictServer, type PredictServer } from '../examples/serve/app.js';
+import { createPredictServer, topClasses, type PredictServer } from '../examples/serve/app.js';
+import { createTickBudget } from '../examples/serve/tick-budget.js';
 import { rng } from './helpers.js';
 
 const root = join(import.meta.dirname, '..');
@@ -137,6 +138,42 @@ describe('the HTTP server (in process)', () => {
   });
 });
 
+describe('the HTTP server, one request at a time', () => {
+  it('takes the request of a client that hangs up out of the batcher queue', async () => {
+    const batcher = createBatcher(model, { inputShape: [1, SIZE, SIZE], softmax: true, maxDelayMs: 60_000 });
+    const app = createPredictServer({ batcher, ...norm });
+    await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
+    const { port } = app.server.address() as AddressInfo;
+    const until = async (ok: () => boolean) => { while (!ok()) await new Promise((r) => setTimeout(r, 5)); };
+    const req = request({ port, path: '/predict', method: 'POST' });
+    req.on('error', () => {});
+    req.end(png(SIZE, SIZE));
+    await until(() => batcher.stats.queued === 1); // waiting a minute for others to join its batch
+    req.destroy();
+    await until(() => batcher.stats.queued === 0);
+    expect(batcher.stats.batches).toBe(0);
+    await app.close();
+  });
+
+  it('createTickBudget: work past the budget waits for a later turn of the loop, in order', async () => {
+    for (const [budget, want] of [[0, ['a', 'b', 'next turn', 'c']], [Infinity, ['a', 'b', 'c', 'next turn']]] as const) {
+      const turn = createTickBudget(budget);
+      const order: string[] = [];
+      const work = Promise.all(['a', 'b', 'c'].map((name) => turn().then(() => order.push(name))));
+      setImmediate(() => order.push('next turn'));
+      await work;
+      await new Promise((r) => setImmediate(r));
+      expect(order).toEqual(want);
+    }
+  });
+
+  it('topClasses: the k best, best first, ties in class order', () => {
+    expect(topClasses(Float32Array.of(0.1, 0.3, 0.2, 0.3, 0.1), 3)).toEqual([{ class: 1, p: 0.3 }, { class: 3, p: 0.3 }, { class: 2, p: 0.2 }]);
+    expect(topClasses(Float32Array.of(0.25, 0.75), 5)).toEqual([{ class: 1, p: 0.75 }, { class: 0, p: 0.25 }]);
+    expect(topClasses(Float32Array.of(0.5, 0.5, 0.5), 2).map((t) => t.class)).toEqual([0, 1]);
+  });
+});
+
 describe('examples/server.ts (a child process)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'convkit-server-'));
   const modelPath = join(dir, 'tiny.safetensors');
@@ -183,7 +220,7 @@ describe('examples/server.ts (a child process)', () => {
     }
   }, 60_000);
 
-  it('--workers runs the batches on worker threads with the same answers', async () => {
+  it('--workers decodes and runs the batches on worker threads with the same answers and errors', async () => {
     const { child, port, exited } = await startChild(['--workers', '1', '--mean', String(norm.mean), '--std', String(norm.std)]);
     try {
       const image = png(SIZE, SIZE, 5);
@@ -192,6 +229,11 @@ describe('examples/server.ts (a child process)', () => {
       const decoded = PNG.sync.read(image);
       const want = await predict(model, fromImage(decoded.data, { width: SIZE, height: SIZE, channels: 4, outputChannels: 1, ...norm }), { softmax: true });
       for (const t of JSON.parse(reply.body).top as Array<{ class: number; p: number }>) expect(t.p).toBeCloseTo(want.data[t.class]!, 5);
+      // Decoded in a worker, bad uploads keep their status: wrong size, broken, not a PNG, in one turn.
+      const bad = await Promise.all([png(SIZE + 1, SIZE), image.subarray(0, image.length - 20), Buffer.from('GIF89a')].map((b) => post(port, '/predict', b)));
+      expect(bad.map((r) => r.status)).toEqual([422, 400, 415]);
+      expect(JSON.parse(bad[0]!.body).error).toMatch(/wrong image size/);
+      expect((await post(port, '/predict', image)).status).toBe(200);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

@@ -1,8 +1,9 @@
 // createWorkerPool: workers load the model file once and answer as in-process predict does;
 // buffers move between threads (transfer: true detaches the caller's tensor); checks.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClosedError, createBatcher, createWorkerPool, manualSeed, nn, predict, save, Tensor, type WorkerPool } from '../lib/index.js';
 import { randData, rng } from './helpers.js';
@@ -11,6 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'convkit-pool-'));
 const modelPath = join(dir, 'model.safetensors');
 manualSeed(7);
 const model = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU(), new nn.Flatten(), new nn.Dropout(0.3), new nn.Linear(2 * 6 * 6, 4));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const batch = (n: number, seed: number) => new Tensor(randData(rng(seed), n * 64), [n, 1, 8, 8]);
 let pool: WorkerPool;
 
@@ -66,6 +68,63 @@ describe('createWorkerPool', () => {
     await expect(pool.predict(new Tensor(new Float32Array(0), [0, 1, 8, 8]))).rejects.toThrow(/x must be a batch \[N, ...\] with N >= 1/);
     await expect(pool.predict(batch(1, 1), { transfer: 1 } as object)).rejects.toThrow(/transfer must be a boolean/);
   });
+
+  it('preprocess turns raw inputs into samples in the workers; a failing input rejects alone', async () => {
+    const withPrep = await createWorkerPool(modelPath, { threads: 1, preprocess: fixture('preprocess-bytes.ts'), preprocessOptions: { scale: 0.5 } });
+    try {
+      const inputs = [3, 4, 5].map((seed) => Uint8Array.from(randData(rng(seed), 64), (v) => Math.floor(Math.abs(v) * 100) % 256));
+      // Made in one turn: they travel to the worker together, the short one among them.
+      const calls = [withPrep.preprocess(inputs[0]!), withPrep.preprocess(Buffer.alloc(10)), withPrep.preprocess(inputs[1]!), withPrep.preprocess(inputs[2]!)];
+      const [a, bad, b, c] = await Promise.allSettled(calls);
+      expect(bad.status).toBe('rejected');
+      const err = (bad as PromiseRejectedResult).reason as RangeError & { status: number };
+      expect(err).toBeInstanceOf(RangeError);
+      expect(err.message).toBe('expected 64 bytes, got 10');
+      expect(err.status).toBe(422);
+      for (const [i, r] of [a, b, c].entries()) {
+        const t = (r as PromiseFulfilledResult<Tensor>).value;
+        expect(t.shape).toEqual([1, 8, 8]);
+        expect(Array.from(t.data)).toEqual(Array.from(inputs[i]!, (v) => v * 0.5));
+      }
+      // A sample goes on to the pool's model like any tensor.
+      const x = (a as PromiseFulfilledResult<Tensor>).value;
+      const want = await predict(model, new Tensor(x.data.slice(), [1, 1, 8, 8]));
+      expect(Array.from((await withPrep.predict(new Tensor(x.data.slice(), [1, 1, 8, 8]))).data)).toEqual(Array.from(want.data));
+      const aborted = AbortSignal.abort(new Error('gone'));
+      await expect(withPrep.preprocess(inputs[0]!, { signal: aborted })).rejects.toThrow('gone');
+      await expect(withPrep.preprocess([1, 2] as unknown as Uint8Array)).rejects.toThrow(/input must be a Uint8Array or Buffer/);
+    } finally {
+      await withPrep.close();
+    }
+  }, 60_000);
+
+  it('preprocess: checks the module and refuses a pool without one', async () => {
+    await expect(pool.preprocess(new Uint8Array(64))).rejects.toThrow(/this pool has no preprocess module/);
+    await expect(createWorkerPool(modelPath, { preprocess: 42 as unknown as string })).rejects.toThrow(/preprocess must be a module path or file URL, got 42/);
+    await expect(createWorkerPool(modelPath, { preprocess: join(dir, 'missing.ts') })).rejects.toThrow(/no preprocess module at/);
+    await expect(createWorkerPool(modelPath, { threads: 1, preprocess: new URL(fixture('preprocess-no-default.ts'), 'file:') })).rejects.toThrow(/must export a default function/);
+  }, 60_000);
+
+  it.runIf(process.platform === 'linux')('runs its workers at the priority given, below the event loop', async () => {
+    // Each thread's nice value is field 19 of /proc/self/task/TID/stat.
+    const niceThreads = (nice: number) => readdirSync('/proc/self/task').filter((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === nice;
+    }).length;
+    expect(getPriority()).toBeLessThan(17);
+    const before = niceThreads(17);
+    const low = await createWorkerPool(modelPath, { threads: 2, priority: 17 });
+    try {
+      // createWorkerPool waits for one worker; the other may still be starting.
+      for (let waited = 0; niceThreads(17) - before < 2 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      expect(niceThreads(17) - before).toBeGreaterThanOrEqual(2);
+      expect(getPriority()).toBeLessThan(17); // the event loop's thread keeps its own
+    } finally {
+      await low.close();
+    }
+    await expect(createWorkerPool(modelPath, { priority: 20 })).rejects.toThrow(/priority must be in \[0, 19\]/);
+    await expect(createWorkerPool(modelPath, { priority: -1 })).rejects.toThrow(/priority must be/);
+  }, 60_000);
 
   it('close() refuses new calls with ClosedError', async () => {
     const other = await createWorkerPool(modelPath, { threads: 1, softmax: true });

@@ -4,16 +4,20 @@
 // it, when onnxruntime-node is installed, the same server logic on ONNX
 // Runtime with the same weights. Results: a markdown table and an SVG bar chart.
 //
-//   npm run bench:serve -- [--duration 10] [--connections 1,16,64] [--workers N] [--out DIR] [--docs]
+//   npm run bench:serve -- [--duration 5] [--rounds 3] [--connections 1,16,64] [--workers N] [--server-cpus LIST] [--out DIR] [--docs]
+//
+// --server-cpus runs each server under `taskset -c LIST`; with the bench itself on the other
+// CPUs (`taskset -c 1 npm run bench:serve -- --server-cpus 0`) autocannon gets a core of its own.
 //
 // Three servers when all is there: convkit in one process, convkit with N worker threads
-// (default: the cores less one; 0 skips it), and ONNX Runtime.
+// (default: the cores less one; 0 skips it), and ONNX Runtime. They run side by side, and each
+// row is the median of --rounds runs that alternate between them round by round.
 //
 // The model is the LeNet that `npm start` saved (out/lenet/lenet.safetensors), else the same
 // architecture with seeded random weights: the weights change the answers, not the speed.
 // --docs also writes the chart to docs/img/serve-bench.svg for the README.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, cpus as cpuList, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,25 +26,32 @@ import { PNG } from 'pngjs';
 import { backendInfo, exportOnnx, load, manualSeed, nn, save } from '../../lib/index.js';
 import { importOrt, ORT_INSTALL_HINT } from '../../examples/serve/ort-backend.js';
 import { barChartSvg, markdownTable, type ServeRow } from './report.js';
-import { startServer } from './server-process.js';
+import { median } from '../measure.js';
+import { startServer, type ServerProcess } from './server-process.js';
+
+const cpuCount = () => cpuList().length;
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '1,16,64' },
     workers: { type: 'string', default: String(Math.max(1, availableParallelism() - 1)) },
     out: { type: 'string', default: join(root, 'out', 'bench-serve') },
+    'server-cpus': { type: 'string' },
     docs: { type: 'boolean', default: false },
   },
 });
 const duration = Number(values.duration);
+const rounds = Number(values.rounds);
 const connectionCounts = values.connections!.split(',').map(Number);
 const workers = Number(values.workers);
-if (!(duration > 0) || connectionCounts.some((c) => !Number.isInteger(c) || c < 1) || !Number.isInteger(workers) || workers < 0) {
-  console.error('bench:serve: --duration must be a positive number of seconds, --connections positive integers like 1,16,64, --workers a non-negative integer');
+if (!(duration > 0) || !Number.isInteger(rounds) || rounds < 1 || connectionCounts.some((c) => !Number.isInteger(c) || c < 1) || !Number.isInteger(workers) || workers < 0) {
+  console.error('bench:serve: --duration must be a positive number of seconds, --rounds a positive integer, --connections positive integers like 1,16,64, --workers a non-negative integer');
   process.exit(2);
 }
+const loadAtStart = loadavg()[0]!;
 const outDir = resolve(values.out!);
 mkdirSync(outDir, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), 'convkit-bench-serve-'));
@@ -67,28 +78,56 @@ function digitPng(): Buffer {
   return PNG.sync.write(image);
 }
 
-async function measure(name: string, modelPath: string, args: string[] = []): Promise<ServeRow[]> {
-  const server = await startServer(root, modelPath, args);
+interface Contender {
+  name: string;
+  server: ServerProcess;
+}
+
+/** One autocannon run against one server at `connections`, with the server's own figures. */
+async function runOnce({ name, server }: Contender, connections: number, body: Buffer): Promise<ServeRow> {
+  await server.metrics(true);
+  const waited = server.loopWaitNs();
+  const r = await autocannon({ url: `${server.url}/predict`, connections, duration, method: 'POST', body, headers: { 'content-type': 'image/png' } });
+  const m = await server.metrics();
+  const waitedAfter = server.loopWaitNs();
+  const loopWaitPct = waited === null || waitedAfter === null ? null : (waitedAfter - waited) / 1e7 / duration;
+  const row: ServeRow = {
+    backend: name, connections, requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99,
+    loopP99Ms: m.eventLoopDelayMs.p99, loopWaitPct, failures: r.non2xx + r.errors + r.timeouts,
+  };
+  console.log(`${name}, ${connections} connections: ${Math.round(row.requestsPerSecond)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, event-loop p99 ${row.loopP99Ms} ms${loopWaitPct === null ? '' : ` (waiting for a CPU ${Math.round(loopWaitPct)}% of the run)`}, failures ${row.failures}`);
+  return row;
+}
+
+/** Each figure's median over the rounds (failures: their sum). */
+function medianRow(runs: ServeRow[]): ServeRow {
+  const waits = runs.map((r) => r.loopWaitPct).filter((w): w is number => w !== null);
+  return {
+    backend: runs[0]!.backend, connections: runs[0]!.connections,
+    requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)),
+    loopP99Ms: median(runs.map((r) => r.loopP99Ms)), loopWaitPct: waits.length === runs.length ? median(waits) : null,
+    failures: runs.reduce((n, r) => n + r.failures, 0),
+  };
+}
+
+/**
+ * Every server runs at once (an idle one costs nothing), and each connection count is measured
+ * in rounds that alternate between them, so that a change in the machine's load reaches every
+ * server alike; each row is the median of its rounds.
+ */
+async function measureAll(contenders: Contender[]): Promise<ServeRow[]> {
   const body = digitPng();
-  const rows: ServeRow[] = [];
-  try {
-    // A short warm-up: first-call costs (lazy init, JIT) stay out of the figures.
-    await autocannon({ url: `${server.url}/predict`, connections: 4, duration: 1, method: 'POST', body });
-    for (const connections of connectionCounts) {
-      await server.metrics(true);
-      const r = await autocannon({ url: `${server.url}/predict`, connections, duration, method: 'POST', body, headers: { 'content-type': 'image/png' } });
-      const m = await server.metrics();
-      const row: ServeRow = {
-        backend: name, connections, requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99,
-        loopP99Ms: m.eventLoopDelayMs.p99, failures: r.non2xx + r.errors + r.timeouts,
-      };
-      console.log(`${name}, ${connections} connections: ${Math.round(row.requestsPerSecond)} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, event-loop p99 ${row.loopP99Ms} ms, failures ${row.failures}`);
-      rows.push(row);
+  // A short warm-up: first-call costs (lazy init, JIT) stay out of the figures.
+  for (const { server } of contenders) await autocannon({ url: `${server.url}/predict`, connections: 4, duration: 1, method: 'POST', body });
+  const rows = contenders.map(() => [] as ServeRow[]); // per server, per connection count
+  for (const connections of connectionCounts) {
+    const runs = contenders.map(() => [] as ServeRow[]);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, contender] of contenders.entries()) runs[i]!.push(await runOnce(contender, connections, body));
     }
-  } finally {
-    await server.stop();
+    runs.forEach((r, i) => rows[i]!.push(medianRow(r)));
   }
-  return rows;
+  return rows.flat();
 }
 
 /** The ONNX file of the same weights, or why the ORT side is skipped. */
@@ -102,13 +141,22 @@ async function onnxFile(modelPath: string): Promise<{ path: string } | { skip: s
 try {
   const info = backendInfo();
   const model = await lenetFile();
-  console.log(`bench:serve: ${model.note}; backend ${info.native.isa ? `cpu (${info.native.isa}, ${info.native.numThreads} threads)` : 'js'}; ${duration} s per run`);
-  const rows = await measure('convkit', model.path);
-  if (workers > 0) rows.push(...(await measure(`convkit, ${workers} worker${workers === 1 ? '' : 's'}`, model.path, ['--workers', String(workers)])));
+  console.log(`bench:serve: ${model.note}; backend ${info.native.isa ? `cpu (${info.native.isa}, ${info.native.numThreads} threads)` : 'js'}; ${rounds} rounds of ${duration} s per row`);
+  const rows: ServeRow[] = [];
   const onnx = await onnxFile(model.path);
-  const notes = [`Model: ${model.note}. ${duration} s per run; the server in its own process, autocannon in the bench's.`];
-  if ('path' in onnx) rows.push(...(await measure('onnxruntime-node', onnx.path)));
-  else {
+  const cpus = values['server-cpus'];
+  const contenders: Contender[] = [];
+  try {
+    contenders.push({ name: 'convkit', server: await startServer(root, model.path, [], cpus) });
+    if (workers > 0) contenders.push({ name: `convkit, ${workers} worker${workers === 1 ? '' : 's'}`, server: await startServer(root, model.path, ['--workers', String(workers)], cpus) });
+    if ('path' in onnx) contenders.push({ name: 'onnxruntime-node', server: await startServer(root, onnx.path, [], cpus) });
+    rows.push(...(await measureAll(contenders)));
+  } finally {
+    await Promise.all(contenders.map(({ server }) => server.stop()));
+  }
+  const where = cpus === undefined ? 'sharing every CPU' : `the servers on CPUs ${cpus} (taskset)`;
+  const notes = [`Model: ${model.note}. Each row: the median of ${rounds} runs of ${duration} s, alternating between the servers round by round; each server in its own process, autocannon in the bench's, ${where}; ${cpuCount()} CPUs, load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`];
+  if (!('path' in onnx)) {
     console.log(`bench:serve: ORT side skipped: ${onnx.skip}`);
     notes.push(`ORT side skipped: ${onnx.skip}.`);
   }

@@ -6,15 +6,17 @@ export interface ServeRow {
   p50Ms: number;
   p99Ms: number;
   loopP99Ms: number;
+  /** The share of the run the event loop's thread was ready to run but waited for a CPU (Linux), or null. */
+  loopWaitPct: number | null;
   /** Non-2xx responses, socket errors and timeouts. */
   failures: number;
 }
 
 export function markdownTable(rows: ServeRow[]): string {
   const lines = [
-    '| server | connections | requests/s | latency p50 | latency p99 | event-loop delay p99 | failures |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.backend} | ${r.connections} | ${Math.round(r.requestsPerSecond).toLocaleString('en-US')} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.loopP99Ms.toFixed(2)} ms | ${r.failures} |`),
+    '| server | connections | requests/s | latency p50 | latency p99 | event-loop delay p99 | loop waiting for a CPU | failures |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.backend} | ${r.connections} | ${Math.round(r.requestsPerSecond).toLocaleString('en-US')} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.loopP99Ms.toFixed(2)} ms | ${r.loopWaitPct === null ? 'n/a' : `${Math.round(r.loopWaitPct)}%`} | ${r.failures} |`),
   ];
   return lines.join('\n') + '\n';
 }

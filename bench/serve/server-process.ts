@@ -1,15 +1,21 @@
 // Starts examples/server.ts in its own process, so the event-loop delay it reports is the
 // server's alone (autocannon runs in the bench's process), and stops it with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface ServerProcess {
   url: string;
   metrics(reset?: boolean): Promise<{ eventLoopDelayMs: { p50: number; p99: number; max: number }; serverErrors: number }>;
+  /** Nanoseconds the main thread has waited, ready to run, for a CPU (Linux's schedstat), or null elsewhere. */
+  loopWaitNs(): number | null;
   stop(): Promise<void>;
 }
 
-export async function startServer(root: string, modelPath: string, args: string[] = []): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'examples/server.ts', modelPath, ...args], {
+/** cpus: a CPU list for taskset (e.g. '0'), to run the server apart from the load generator. */
+export async function startServer(root: string, modelPath: string, args: string[] = [], cpus?: string): Promise<ServerProcess> {
+  const command = [process.execPath, '--import', 'tsx', 'examples/server.ts', modelPath, ...args];
+  if (cpus !== undefined) command.unshift('taskset', '-c', cpus);
+  const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     cwd: root, env: { ...process.env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -27,6 +33,13 @@ export async function startServer(root: string, modelPath: string, args: string[
     async metrics(reset = false) {
       const res = await fetch(`${url}/metrics${reset ? '?reset=1' : ''}`);
       return res.json() as ReturnType<ServerProcess['metrics']>;
+    },
+    loopWaitNs() {
+      try {
+        return Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/schedstat`, 'utf8').split(' ')[1]);
+      } catch {
+        return null;
+      }
     },
     stop() {
       return new Promise<void>((resolve) => {

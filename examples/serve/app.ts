@@ -4,10 +4,12 @@
 // (convkit's model, or ONNX Runtime for the bench). Every bad request gets a 4xx JSON error
 // and the server keeps serving; close() lets in-flight requests finish.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { ClosedError, QueueFullError, type Batcher } from '../../lib/index.js';
+import { ClosedError, QueueFullError, type Batcher, type Tensor } from '../../lib/index.js';
 import { HttpError } from './http-error.js';
 import { pngToTensor } from './png-input.js';
+import { createTickBudget } from './tick-budget.js';
 
 export interface PredictServerOptions {
   /** Answers one sample with its class probabilities (created with softmax: true). */
@@ -19,6 +21,13 @@ export interface PredictServerOptions {
   maxBodyBytes?: number;
   /** How many classes to answer (default 5). */
   top?: number;
+  /**
+   * How an upload becomes the model's input (default: pngToTensor on this thread). A worker
+   * pool's preprocess moves the decoding off the event loop; its errors carry their status.
+   */
+  decode?: (body: Buffer) => Tensor | Promise<Tensor>;
+  /** With the default decode: the most time one turn of the event loop spends decoding, in ms (default 2); the rest waits a turn. */
+  decodeBudgetMs?: number;
 }
 
 export interface PredictServer {
@@ -31,6 +40,11 @@ export function createPredictServer(options: PredictServerOptions): PredictServe
   const { batcher, mean, std } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 2 ** 20;
   const topK = options.top ?? 5;
+  const decodeTurn = createTickBudget(options.decodeBudgetMs ?? 2);
+  const decode = options.decode ?? (async (body: Buffer) => {
+    await decodeTurn();
+    return pngToTensor(body, { inputShape: batcher.inputShape, mean, std });
+  });
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
   const counts = { requests: 0, ok: 0, clientErrors: 0, serverErrors: 0 };
@@ -44,31 +58,38 @@ export function createPredictServer(options: PredictServerOptions): PredictServe
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
 
+  // One AbortController per connection, aborted when the client hangs up, takes that client's
+  // requests out of the batcher's queue. Cheaper than one per request (an AbortSignal is an
+  // EventTarget, with a Map of listeners), and the same, since a connection's requests go together.
+  const hangups = new WeakMap<Socket, AbortController>();
+  server.on('connection', (socket: Socket) => {
+    const hangup = new AbortController();
+    hangups.set(socket, hangup);
+    socket.once('close', () => hangup.abort());
+  });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/healthz') {
+    // The path by hand: a URL object per request is garbage the event loop pays for in GC pauses.
+    const target = req.url ?? '/';
+    const query = target.indexOf('?');
+    const path = query < 0 ? target : target.slice(0, query);
+    if (path === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed('GET');
       return send(res, closing ? 503 : 200, { status: closing ? 'closing' : 'ok' });
     }
-    if (url.pathname === '/metrics') {
+    if (path === '/metrics') {
       if (req.method !== 'GET') throw methodNotAllowed('GET');
       const body = metrics(loopDelay);
-      if (url.searchParams.get('reset') === '1') loopDelay.reset();
+      if (query >= 0 && new URLSearchParams(target.slice(query + 1)).get('reset') === '1') loopDelay.reset();
       return send(res, 200, { ...body, ...counts, batcher: batcher.stats });
     }
-    if (url.pathname !== '/predict') throw new HttpError(404, `no route ${url.pathname}: POST /predict, GET /healthz, GET /metrics`);
+    if (path !== '/predict') throw new HttpError(404, `no route ${path}: POST /predict, GET /healthz, GET /metrics`);
     if (req.method !== 'POST') throw methodNotAllowed('POST');
     const body = await readBody(req, maxBodyBytes);
-    const x = pngToTensor(body, { inputShape: batcher.inputShape, mean, std });
-    // A client that hangs up takes its request out of the queue.
-    const abort = new AbortController();
-    const onClose = () => { if (!res.writableFinished) abort.abort(); };
-    res.on('close', onClose);
-    const answer = batcher.predict(x, { signal: abort.signal });
+    const x = await decode(body);
+    const answer = batcher.predict(x, { signal: hangups.get(req.socket)?.signal });
     if (closing) batcher.flush(); // shutting down: no waiting for others to join the batch
-    const probs = (await answer).data;
-    res.off('close', onClose);
-    send(res, 200, { top: topClasses(probs, topK) });
+    send(res, 200, { top: topClasses((await answer).data, topK) });
   }
 
   function fail(res: ServerResponse, err: unknown): void {
@@ -143,12 +164,18 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** The k most likely classes, best first. */
+/** The k most likely classes, best first (ties in class order), without sorting them all. */
 export function topClasses(probs: Float32Array, k: number): Array<{ class: number; p: number }> {
-  return Array.from(probs, (p, c) => ({ class: c, p }))
-    .sort((a, b) => b.p - a.p)
-    .slice(0, k)
-    .map(({ class: c, p }) => ({ class: c, p: Number(p.toFixed(6)) }));
+  const best: number[] = []; // class indices, most likely first
+  for (let c = 0; c < probs.length; c++) {
+    let i = best.length;
+    while (i > 0 && probs[c]! > probs[best[i - 1]!]!) i--;
+    if (i < k) {
+      best.splice(i, 0, c);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best.map((c) => ({ class: c, p: Number(probs[c]!.toFixed(6)) }));
 }
 
 function metrics(h: IntervalHistogram): object {

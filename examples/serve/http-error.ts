@@ -6,3 +6,9 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 }
+
+/** An error from another thread keeps its status as a plain property: an HttpError again, or as it was. */
+export function asHttpError(err: unknown): unknown {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && err instanceof Error ? new HttpError(status, err.message) : err;
+}

@@ -10,6 +10,10 @@ import { stagedAsyncKernels } from './async-staging.js';
 /** The cpu backend, and its storage (convkit.cpu's controls reach the caches through it). */
 export function createCpuBackend(addon: NativeAddon, memory: CachedHostMemory): Backend {
   const backend = hostBackend('cpu', {
+    binary: addon.binary,
+    sumAxes: addon.sumAxes,
+    clamp: addon.clamp,
+    clampBackward: addon.clampBackward,
     gemm: addon.gemm,
     gemmAsync: addon.gemmAsync,
     conv2dForward: addon.conv2dForward,
@@ -46,6 +50,8 @@ export function createCpuBackend(addon: NativeAddon, memory: CachedHostMemory): 
     batchNorm2dForward: addon.batchNorm2dForward,
     batchNorm2dBackward: addon.batchNorm2dBackward,
     dropout: addon.dropout,
+    stridedCopy: addon.stridedCopy,
+    argmax: addon.argmax,
     sgdStep: addon.sgdStep,
     adamStep: addon.adamStep,
     rmspropStep: addon.rmspropStep,

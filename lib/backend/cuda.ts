@@ -4,7 +4,7 @@
 import type { Backend, DeviceArray } from './types.js';
 
 type StorageFunctions = 'name' | 'device' | 'alloc' | 'empty' | 'release' | 'fromHost' | 'toHost' | 'toHostAsync' | 'copyFromHost' | 'view'
-  | 'int32FromHost' | 'allocInt32' | 'uint8FromHost';
+  | 'int32FromHost' | 'allocInt32' | 'uint8FromHost' | 'int32ToHost';
 
 /** What the addon's `cuda` object says about the GPU. */
 export interface CudaProbe {
@@ -74,5 +74,10 @@ export function createCudaBackend(cuda: CudaAddon): Backend<DeviceArray, DeviceA
     int32FromHost: (values) => cuda.upload(values),
     allocInt32: (n) => cuda.empty('int32', n),
     uint8FromHost: (values) => cuda.upload(values),
+    int32ToHost(x) {
+      const out = new Int32Array(x.length);
+      x.download(out);
+      return out;
+    },
   };
 }

@@ -6,7 +6,7 @@ import type { Backend, BackendName } from './types.js';
 import { v8Arrays, type HostArrays } from './host-memory.js';
 
 type Shared = 'name' | 'device' | 'alloc' | 'empty' | 'release' | 'fromHost' | 'toHost' | 'toHostAsync' | 'copyFromHost' | 'view'
-  | 'int32FromHost' | 'allocInt32' | 'uint8FromHost' | 'copy' | 'fill' | 'axpy' | 'scale' | 'broadcast2d' | 'reduce2d'
+  | 'int32FromHost' | 'allocInt32' | 'uint8FromHost' | 'int32ToHost' | 'copy' | 'fill' | 'axpy' | 'scale' | 'broadcast2d' | 'reduce2d'
   | 'batchNorm2dTrainStats' | 'batchNorm2dEvalStats'
   | 'crossEntropy' | 'crossEntropyBackward' | 'crossEntropySoft' | 'nllLoss' | 'mseLoss' | 'bceWithLogits';
 
@@ -46,6 +46,7 @@ export function hostBackend(name: BackendName, k: HostKernels, arrays: HostArray
     int32FromHost: (values) => values,
     allocInt32: (n) => arrays.int32(n, false),
     uint8FromHost: (values) => values,
+    int32ToHost: (x) => x,
 
     copy: (src, dst) => dst.set(src),
     fill: (x, value) => x.fill(value),

@@ -64,6 +64,55 @@ export interface PoolGeometry {
   packed: Int32Array;
 }
 
+/** The arithmetic of `binary`, numbered as the native kernels take it: add 0, sub 1, mul 2, div 3. */
+export const BinaryOpCode = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+/** One of BinaryOpCode's values. */
+export type BinaryOpCode = (typeof BinaryOpCode)[keyof typeof BinaryOpCode];
+
+/**
+ * An elementwise op's output of `shape` (row-major) and where each operand is read: element
+ * strides, 0 along the dims it is broadcast along. Coalesced (lib/ops/broadcast.ts): no dim of
+ * size 1, neighbours that stay contiguous in both operands merged, rank at least 1, so a
+ * per-channel bias over NCHW is [N, C, H*W] and a same-shape or scalar operand one dim.
+ */
+export interface BroadcastGeometry {
+  shape: readonly number[];
+  aStrides: readonly number[];
+  bStrides: readonly number[];
+  /** [rank, shape..., aStrides..., bStrides...], packed once for the native bindings. */
+  packed: Int32Array;
+}
+
+/**
+ * A sum over some dims of x (row-major `shape`): the output keeps the others, in order.
+ * Coalesced like BroadcastGeometry: no dim of size 1, neighbours with the same flag merged.
+ */
+export interface ReduceGeometry {
+  shape: readonly number[];
+  reduced: readonly boolean[];
+  /** [rank, shape..., reduced as 0/1...], packed once for the native bindings. */
+  packed: Int32Array;
+}
+
+/**
+ * A strided copy: for every index (i_0, ..., i_{r-1}) of shape,
+ * dst[dstOffset + sum_k i_k * dstStrides[k]] = src[srcOffset + sum_k i_k * srcStrides[k]].
+ * Built by lib/ops/strided-copy.ts, which drops size-1 dims, makes every dst stride positive,
+ * orders the dims by falling dst stride and merges dims that stay contiguous in both, so a
+ * kernel sees the fewest dims (a plain copy is rank 1 with unit strides). Source strides may be
+ * negative (a slice with a negative step); no dst element is written twice, and src and dst
+ * are distinct buffers.
+ */
+export interface StridedCopy {
+  readonly shape: readonly number[];
+  readonly srcOffset: number;
+  readonly srcStrides: readonly number[];
+  readonly dstOffset: number;
+  readonly dstStrides: readonly number[];
+  /** rank, srcOffset, dstOffset, then shape, srcStrides and dstStrides: packed once for the native bindings. */
+  readonly packed: Int32Array;
+}
+
 /** C[m,n] = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k, op(B) is k x n. */
 export interface GemmArgs<F = Float32Array> {
   transA: boolean; transB: boolean;
@@ -118,6 +167,8 @@ export interface Backend<F = Float32Array, I = Int32Array, U = Uint8Array> {
   /** n int32 elements with undefined contents (argmax outputs, which the kernel overwrites). */
   allocInt32(n: number): I;
   uint8FromHost(values: Uint8Array): U;
+  /** A host copy of int32 storage (waits for the device; on the host it may return x itself). */
+  int32ToHost(x: I): Int32Array;
 
   // Elementwise helpers for the autograd, the ops and the optimizers.
   copy(src: F, dst: F): void;
@@ -130,6 +181,17 @@ export interface Backend<F = Float32Array, I = Int32Array, U = Uint8Array> {
   broadcast2d(c: F, rows: number, cols: number, m: number, n: number, y: F): void;
   /** dc [rows, cols] = beta * dy [m, n] summed over the broadcast dims (the adjoint of broadcast2d). */
   reduce2d(dy: F, rows: number, cols: number, m: number, n: number, beta: number, dc: F): void;
+
+  // Broadcasting arithmetic and reductions (lib/ops/binary.ts, lib/ops/reduce.ts); each
+  // operand holds exactly the elements its strides reach.
+  /** y = a op b over g's output, each operand read at its strides (0 where broadcast). */
+  binary(op: BinaryOpCode, g: BroadcastGeometry, a: F, b: F, y: F): void;
+  /** y = float(sum) * beta over g's reduced dims, accumulated in double; an empty sum is 0. */
+  sumAxes(g: ReduceGeometry, x: F, beta: number, y: F): void;
+  /** y = min(max(x, lo), hi) with NaN kept; lo <= hi (omitted bounds are -Infinity, Infinity). */
+  clamp(x: F, lo: number, hi: number, y: F): void;
+  /** dx = dy where lo <= x <= hi, else 0 (PyTorch's clamp backward). */
+  clampBackward(x: F, dy: F, lo: number, hi: number, dx: F): void;
 
   gemm(args: GemmArgs<F>): void;
 
@@ -212,6 +274,14 @@ export interface Backend<F = Float32Array, I = Int32Array, U = Uint8Array> {
    */
   batchNorm2dBackward(x: F, dy: F, n: number, c: number, hw: number, mean: F, invStd: F, weight: F | null, training: boolean,
     dx: F | null, dweight: F | null, dbias: F | null): void;
+
+  // Layout: permute, slice, concat and split, forward and backward, are each a few strided copies.
+  stridedCopy(plan: StridedCopy, src: F, dst: F): void;
+  /**
+   * x viewed as [outer, dim, inner] (dim >= 1): out[o * inner + i] = the first d of the largest
+   * x[o, d, i], a NaN counting as larger than any number (PyTorch's rule).
+   */
+  argmax(x: F, outer: number, dim: number, inner: number, out: I): void;
 
   /**
    * Inverted dropout: y = x * (mask ? scale : 0), as a product so NaN propagates (PyTorch).

@@ -1,7 +1,7 @@
 // compile(model, { inputShape }): a model resolved once into a plan (lib/compile/plan.ts) and
 // run many times, in eval mode and without the tape. On the native cpu backend the whole
 // forward pass is one call into the addon (runAsync: one call off the event loop); on js and
-// cuda the same plan runs with the eager ops. Weights are copied into the plan (BatchNorm
+// cuda, and for a model with a Residual, the same plan runs with the eager ops. Weights are copied into the plan (BatchNorm
 // folded in) and copied again when a parameter's version says it changed.
 import { backendForDevice, nativePlanSupport } from '../backend/registry.js';
 import type { DeviceName } from '../backend/types.js';
@@ -86,7 +86,7 @@ export class CompiledModel {
   /** The runner for x's device and the current backend, with fresh weights. */
   private prepare(x: Tensor): Runner {
     const device = x.device;
-    const native = device === 'cpu' ? nativePlanSupport() : null;
+    const native = device === 'cpu' && !this.plan.branches ? nativePlanSupport() : null; // the native plan is a chain
     const current = this.runner;
     const same = current && (native ? current.kind === 'native' : current.kind === 'eager' && current.device === device);
     if (!same) {

@@ -1,6 +1,7 @@
 // Runs a plan with the eager ops, for the backends without a native plan (js, and cuda, where
-// the ops queue on the GPU): the same steps and the same folded weights, under noGrad, with
-// each intermediate given back as soon as the next step has read it.
+// the ops queue on the GPU) and for plans with a Residual's stack steps (which the native plan
+// lacks): the same steps and the same folded weights, under noGrad, with each intermediate
+// given back as soon as the next step has read it and no saved branch still needs it.
 import { noGrad } from '../autograd.js';
 import { backendForDevice } from '../backend/registry.js';
 import type { DeviceName } from '../backend/types.js';
@@ -9,6 +10,7 @@ import { linear } from '../ops/gemm.js';
 import { avgPool2d, maxPool2d } from '../ops/pool.js';
 import { leakyRelu, relu, sigmoid, softmax, tanh } from '../ops/activation.js';
 import { reshape } from '../ops/shape.js';
+import { add } from '../ops/binary.js';
 import { batchNorm2d } from '../ops/batchnorm.js';
 import { Tensor } from '../tensor.js';
 import type { Plan, PlanStep } from './plan.js';
@@ -40,16 +42,32 @@ export class EagerRunner {
     return noGrad(() => {
       const n = x.shape[0];
       let cur = x;
+      const saved: Tensor[] = []; // a Residual's inputs and body outputs, until addSaved
+      const release = (t: Tensor) => {
+        if (t !== x && !saved.includes(t)) t.free(false);
+      };
       this.plan.steps.forEach((step, i) => {
-        const next = this.apply(step, i, cur, n);
-        if (cur !== x) cur.free(false);
-        cur = next;
+        if (step.op === 'save') {
+          saved.push(cur);
+        } else if (step.op === 'swap') {
+          [cur, saved[saved.length - 1]] = [saved[saved.length - 1], cur];
+        } else if (step.op === 'addSaved') {
+          const other = saved.pop()!;
+          const next = add(reshape(cur, [n, ...step.shape]), reshape(other, [n, ...step.savedShape]));
+          release(cur);
+          if (other !== cur) release(other);
+          cur = next;
+        } else {
+          const next = this.apply(step, i, cur, n);
+          release(cur);
+          cur = next;
+        }
       });
       return reshape(cur, [n, ...this.plan.outputShape]);
     });
   }
 
-  private apply(step: PlanStep, i: number, x: Tensor, n: number): Tensor {
+  private apply(step: Exclude<PlanStep, { op: 'save' | 'swap' | 'addSaved' }>, i: number, x: Tensor, n: number): Tensor {
     const w = this.weights[i];
     switch (step.op) {
       case 'conv': return this.epilogue(step.relu, conv2d(x, w!.weight, w!.bias, step.options));

@@ -1,8 +1,9 @@
 // The layer list of a compiled model: a Module resolved once, for one sample of inputShape, into
 // steps with eval-mode semantics (Dropout is gone, BatchNorm uses its running statistics and
 // folds into the conv before it, a ReLU after a conv, linear or BatchNorm becomes its
-// epilogue). A layer the plan cannot express is a TypeError that names it, so the caller can
-// fall back to eager ops.
+// epilogue). A Residual becomes stack steps around its branches (nothing fuses across them).
+// A layer the plan cannot express is a TypeError that names it, so the caller can fall back
+// to eager ops.
 import { convGeometry, poolGeometry, type AvgPool2dOptions, type Conv2dOptions, type MaxPool2dOptions, type Pair } from '../geometry.js';
 import type { ConvGeometry, PoolGeometry } from '../backend/types.js';
 import { formatShape, normalizeAxis, numel } from '../shape.js';
@@ -16,6 +17,8 @@ import { Dropout } from '../nn/dropout.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { LeakyReLU, ReLU, Sigmoid, Softmax, Tanh } from '../nn/activation.js';
 import { Sequential } from '../nn/sequential.js';
+import { Residual } from '../nn/residual.js';
+import { joinResidual } from '../summary/summary.js';
 
 /** Where a step's weights come from: every tensor whose change must refresh them. */
 export interface WeightSources {
@@ -33,10 +36,19 @@ export type PlanStep =
   | { op: 'avgPool'; geometry: PoolGeometry; kernel: Pair; options: AvgPool2dOptions; names: string[] }
   | { op: 'relu' | 'sigmoid' | 'tanh'; names: string[] }
   | { op: 'leakyRelu'; slope: number; names: string[] }
-  | { op: 'softmax'; dim: number; inner: number; names: string[] };
+  | { op: 'softmax'; dim: number; inner: number; names: string[] }
+  // A Residual as stack steps: save pushes the current value, swap exchanges it with the top
+  // (the body's output goes aside, the saved input comes back for the shortcut), addSaved
+  // pops the top and adds it. shape and savedShape are the per-sample shapes of the current
+  // value and the popped one (a Flatten, which is no step, may have changed them).
+  | { op: 'save'; names: string[] }
+  | { op: 'swap'; names: string[] }
+  | { op: 'addSaved'; shape: readonly number[]; savedShape: readonly number[]; names: string[] };
 
 export interface Plan {
   steps: PlanStep[];
+  /** Whether it holds a Residual's stack steps, which only the eager runner runs. */
+  branches: boolean;
   /** Per sample, without the batch dim. */
   inputShape: readonly number[];
   outputShape: readonly number[];
@@ -49,11 +61,12 @@ export interface Plan {
 const PLANNED: ReadonlySet<Function> = new Set([Conv2d, Linear, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d,
   Flatten, Dropout, LeakyReLU, Sigmoid, Tanh, Softmax]);
 
-/** The leaves of model in the order forward runs them, with their names ('0', '2.1'). */
+/** The leaves of model in the order forward runs them, with their names ('0', '2.1', '3.body.0'). */
 export function planLeaves(model: Module): Array<[string, Module]> {
   const out: Array<[string, Module]> = [];
   const visit = (m: Module, name: string) => {
-    if (m.constructor === Sequential) { // exactly: a subclass may run its children otherwise
+    // Exact classes: a subclass may run its children otherwise.
+    if (m.constructor === Sequential || m.constructor === Residual) {
       for (const [child, sub] of (m as Module).namedChildren()) visit(sub, name ? `${name}.${child}` : child);
     } else {
       out.push([name || '0', m]);
@@ -72,9 +85,31 @@ export function buildPlan(model: Module, inputShape: readonly number[]): Plan {
   const steps: PlanStep[] = [];
   let shape: readonly number[] = inputShape;
   const batched = () => [1, ...shape];
-  for (const [name, layer] of planLeaves(model)) {
+  const visit = (module: Module, name: string): void => {
+    const child = (c: string) => (name ? `${name}.${c}` : c);
+    if (module instanceof Sequential && module.constructor === Sequential) {
+      for (const [c, m] of module.namedChildren()) visit(m, child(c));
+    } else if (module instanceof Residual && module.constructor === Residual) {
+      const input = shape;
+      steps.push({ op: 'save', names: [name || '0'] });
+      visit(module.body, child('body'));
+      const bodyShape = shape;
+      if (module.shortcut) {
+        steps.push({ op: 'swap', names: [name || '0'] });
+        shape = input;
+        visit(module.shortcut, child('shortcut'));
+      }
+      const [current, saved] = module.shortcut ? [shape, bodyShape] : [bodyShape, input];
+      const field = { rf: 1, jump: 1 };
+      shape = joinResidual('compile', name || '0', bodyShape, module.shortcut ? shape : input, field, field).outputShape;
+      steps.push({ op: 'addSaved', shape: current, savedShape: saved, names: [name || '0'] });
+    } else {
+      leaf(name || '0', module);
+    }
+  };
+  const leaf = (name: string, layer: Module): void => {
     if (!PLANNED.has(layer.constructor)) {
-      throw unsupported(name, layer, 'is not a layer compiled plans support (Conv2d, Linear, BatchNorm2d, pooling, Flatten, Dropout and the activations, by exact class)');
+      throw unsupported(name, layer, 'is not a layer compiled plans support (Conv2d, Linear, BatchNorm2d, pooling, Flatten, Dropout, the activations, Sequential and Residual, by exact class)');
     }
     const prev = steps[steps.length - 1];
     if (layer instanceof Conv2d) {
@@ -129,7 +164,9 @@ export function buildPlan(model: Module, inputShape: readonly number[]): Plan {
       if (axis === 0) throw unsupported(name, layer, 'normalises over the batch');
       steps.push({ op: 'softmax', dim: shape[axis - 1], inner: numel(shape.slice(axis)), names: [name] });
     }
-  }
+  };
+  visit(model, '');
   if (steps.length === 0) throw new TypeError('compile: the model has no layer that computes anything; run it eagerly');
-  return { steps, inputShape: inputShape.slice(), outputShape: shape.slice() };
+  const branches = steps.some((s) => s.op === 'save');
+  return { steps, branches, inputShape: inputShape.slice(), outputShape: shape.slice() };
 }

@@ -10,8 +10,9 @@ import { Dropout } from './dropout.js';
 import { BatchNorm2d } from './batchnorm.js';
 import { LeakyReLU, ReLU, Sigmoid, Softmax, Tanh } from './activation.js';
 import { Sequential } from './sequential.js';
+import { Residual } from './residual.js';
 
-/** Builds a module from its config's args; build() rebuilds nested configs (Sequential's layers). */
+/** Builds a module from its config's args; build() rebuilds nested configs (Sequential's layers, Residual's branches). */
 export type ModuleFactory = (args: unknown[], build: (config: unknown) => Module) => Module;
 
 // The constructors check their own arguments, so the factories only spread them.
@@ -31,6 +32,10 @@ const factories = new Map<string, ModuleFactory>([
   ['Sigmoid', () => new Sigmoid()],
   ['Softmax', (a) => new Softmax(...(a as ConstructorParameters<typeof Softmax>))],
   ['Sequential', (a, build) => new Sequential(...a.map(build))],
+  ['Residual', (a, build) => {
+    if (a.length < 1 || a.length > 2) throw new RangeError(`moduleFromConfig: Residual takes [body] or [body, shortcut] configs, got ${a.length}`);
+    return new Residual(build(a[0]), a.length > 1 ? build(a[1]) : null);
+  }],
 ]);
 
 /** Makes moduleFromConfig() know a module type of your own (its toConfig() must use this type name). */

@@ -9,5 +9,6 @@ export { Dropout } from './dropout.js';
 export { BatchNorm2d, type BatchNorm2dLayerOptions } from './batchnorm.js';
 export { ReLU, LeakyReLU, Tanh, Sigmoid, Softmax } from './activation.js';
 export { Sequential } from './sequential.js';
+export { Residual } from './residual.js';
 export { moduleFromConfig, registerModuleType, type ModuleFactory } from './config.js';
 export type { WeightInit } from './weights.js';

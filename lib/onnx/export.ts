@@ -4,7 +4,8 @@ import { checkInt, checkOptions } from '../check.js';
 import { describe } from '../shape.js';
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
-import { inferNamedLayer, type FieldState } from '../summary/summary.js';
+import { Residual } from '../nn/residual.js';
+import { inferNamedLayer, joinResidual, type FieldState } from '../summary/summary.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { GraphBuilder } from './graph-builder.js';
 import { EXPORTABLE_TYPES, emitterFor } from './layers.js';
@@ -27,18 +28,35 @@ const IR_VERSION: Record<number, number> = { 11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 
 const INPUT = 'input';
 const OUTPUT = 'output';
 
-interface Leaf { path: string; layer: Module }
+/** A value in the graph: its name, its shape without the batch dim, and its receptive field. */
+interface Flow { value: string; shape: readonly number[]; field: FieldState }
 
-/** The layers in the order they run; a module exportOnnx cannot write is a TypeError naming it. */
-function leaves(op: string, module: Module, path: string): Leaf[] {
-  // The exact class: a subclass of Sequential may run its children differently.
+/**
+ * Adds module's nodes reading `input`; a module exportOnnx cannot write is a TypeError naming
+ * it, a layer that does not fit its input summary's RangeError.
+ */
+function emit(op: string, module: Module, path: string, input: Flow, graph: GraphBuilder, opset: number): Flow {
+  const child = (name: string) => (path ? `${path}.${name}` : name);
+  // Exact classes: a subclass may run its children differently.
   if (module instanceof Sequential && module.constructor === Sequential) {
-    return module.namedChildren().flatMap(([name, child]) => leaves(op, child, path ? `${path}.${name}` : name));
+    return module.namedChildren().reduce((flow, [name, m]) => emit(op, m, child(name), flow, graph, opset), input);
   }
-  if (!emitterFor(module)) {
-    throw new TypeError(`${op}: layer ${path || '(model)'} is a ${module.constructor.name}, which has no ONNX form (exportOnnx writes Sequential, ${EXPORTABLE_TYPES.join(', ')})`);
+  if (module instanceof Residual && module.constructor === Residual) {
+    const { body, shortcut } = module;
+    const main = emit(op, body, child('body'), input, graph, opset);
+    const skip = shortcut ? emit(op, shortcut, child('shortcut'), input, graph, opset) : input;
+    const joined = joinResidual(op, path || '(model)', main.shape, skip.shape, main.field, skip.field);
+    const name = path || 'Residual';
+    return { value: graph.addNode('Add', name, [main.value, skip.value], `${name}.output`), shape: joined.outputShape, field: joined.field };
   }
-  return [{ path, layer: module }];
+  const emitter = emitterFor(module);
+  if (!emitter) {
+    throw new TypeError(`${op}: layer ${path || '(model)'} is a ${module.constructor.name}, which has no ONNX form (exportOnnx writes Sequential, Residual, ${EXPORTABLE_TYPES.join(', ')})`);
+  }
+  // summary's shape inference: a layer that does not fit its input is a RangeError naming it.
+  const info = inferNamedLayer(op, path || '(model)', module, input.shape, input.field);
+  const value = emitter(module, { graph, path, input: input.value, inputShape: input.shape, opset });
+  return { value, shape: info.outputShape, field: info.field };
 }
 
 function checkInputShape(op: string, value: unknown): number[] {
@@ -66,18 +84,8 @@ function encode(op: string, model: unknown, options: unknown): Uint8Array {
   const opts = checkOptions<OnnxExportOptions>(op, options, ['inputShape', 'opset']);
   const inputShape = checkInputShape(op, opts.inputShape);
   const opset = checkOpset(op, opts.opset);
-  const layers = leaves(op, model, '');
   const graph = new GraphBuilder(INPUT);
-  let value = INPUT;
-  let shape: readonly number[] = inputShape;
-  let field: FieldState = { rf: 1, jump: 1 };
-  for (const { path, layer } of layers) {
-    // summary's shape inference: a layer that does not fit its input is a RangeError naming it.
-    const info = inferNamedLayer(op, path || '(model)', layer, shape, field);
-    value = (emitterFor(layer) as NonNullable<ReturnType<typeof emitterFor>>)(layer, { graph, path, input: value, inputShape: shape, opset });
-    shape = info.outputShape;
-    field = info.field;
-  }
+  const { value, shape } = emit(op, model, '', { value: INPUT, shape: inputShape, field: { rf: 1, jump: 1 } }, graph, opset);
   if (value === INPUT) graph.addNode('Identity', 'identity', [INPUT], OUTPUT); // no layer made a node (e.g. only Dropout)
   else graph.renameOutput(value, OUTPUT);
   return encodeModelProto({

@@ -1,19 +1,23 @@
 // A pool of worker threads (piscina) that each load the model file once and run whole batches,
 // for CPU-bound serving across cores: the event loop of the main thread only routes requests.
 // Tensors cross threads as transferred ArrayBuffers, never as structured-clone copies.
+// With a preprocess module the workers also turn raw inputs (PNG bytes, say) into samples, so
+// decoding, its CPU time and its garbage stay off the main thread too.
 //
 // piscina is a dependency because a correct pool is more than new Worker(): a task queue
 // with limits, AbortSignal support, workers replaced when one dies, idle timeouts and a clean
 // close; it is maintained by Node.js core contributors and has no dependencies of its own.
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { availableParallelism, constants } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { checkBoolean, checkInt, checkOptions, checkTensor } from '../check.js';
 import { describe, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { checkCallOptions, type CallOptions } from './check-input.js';
 import { ClosedError } from './errors.js';
-import type { PoolResult, PoolTask } from './pool-worker.js';
+import type { PoolResult, PoolTask, PreprocessResult, PreprocessTask, ThrownError } from './pool-worker.js';
 
 /** createWorkerPool()'s options. */
 export interface WorkerPoolOptions {
@@ -23,6 +27,21 @@ export interface WorkerPoolOptions {
   softmax?: boolean;
   /** Tasks waiting for a free worker before predict rejects (default Infinity, piscina's). */
   maxQueue?: number;
+  /**
+   * A module (a path or a file URL) that each worker imports once, for `pool.preprocess`: its
+   * default export turns one raw input into one sample, `(input: Buffer, options) => Tensor`
+   * (or a Promise of one), for example a PNG decoder followed by `fromImage`.
+   */
+  preprocess?: string | URL;
+  /** The second argument of the preprocess function (structured-cloned into each worker). */
+  preprocessOptions?: unknown;
+  /**
+   * The workers' scheduling priority, as `os.setPriority` takes it: 19 lowest, 0 normal. Default
+   * 10 (`os.constants.priority.PRIORITY_BELOW_NORMAL`): where the workers and the event loop
+   * share cores, the loop runs first, so its delay stays small while the workers keep the
+   * cores busy. It only ever lowers a worker, and only on Linux, where each thread has its own.
+   */
+  priority?: number;
 }
 
 /** The options of one WorkerPool.predict call. */
@@ -39,6 +58,15 @@ export interface WorkerPoolCallOptions {
 export interface WorkerPool {
   /** The outputs for a batch x [N, ...] (a host tensor), run by one worker in eval mode. */
   predict(x: Tensor, options?: WorkerPoolCallOptions): Promise<Tensor>;
+  /**
+   * One sample made from raw bytes (an upload, a file) by the pool's preprocess module, in a
+   * worker. Inputs given in the same turn of the event loop go to one worker together (and,
+   * while every worker has such a task, those of later turns wait and go together), copied
+   * once into one buffer that is moved; the samples come back as views of one moved buffer.
+   * What the module throws rejects this call alone, as an Error with the same name, message
+   * and own enumerable primitive properties (a `status`, a `code`).
+   */
+  preprocess(input: Uint8Array, options?: CallOptions): Promise<Tensor>;
   /** Lets running and queued tasks finish, then stops the threads. */
   close(): Promise<void>;
   readonly threads: number;
@@ -54,12 +82,16 @@ function workerFile(): string {
 export async function createWorkerPool(modelPath: string, options: WorkerPoolOptions = {}): Promise<WorkerPool> {
   const op = 'createWorkerPool';
   if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError(`${op}: modelPath must be a non-empty string, got ${describe(modelPath)}`);
-  const o = checkOptions<WorkerPoolOptions>(op, options, ['threads', 'softmax', 'maxQueue']);
+  const o = checkOptions<WorkerPoolOptions>(op, options, ['threads', 'softmax', 'maxQueue', 'preprocess', 'preprocessOptions', 'priority']);
   const threads = o.threads === undefined ? Math.max(1, availableParallelism() - 1) : checkInt(op, 'threads', o.threads, 1);
   const softmax = checkBoolean(op, 'softmax', o.softmax, false);
   const maxQueue = o.maxQueue === undefined ? Infinity : checkInt(op, 'maxQueue', o.maxQueue, 0);
+  const priority = o.priority === undefined ? constants.priority.PRIORITY_BELOW_NORMAL : checkInt(op, 'priority', o.priority, 0);
+  if (priority > 19) throw new RangeError(`${op}: priority must be in [0, 19] (19 lowest), got ${priority}`);
   if (!existsSync(modelPath)) throw new RangeError(`${op}: no model file at '${modelPath}'`);
-  const pool = new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads, maxQueue, idleTimeout: Infinity, workerData: { modelPath } });
+  const preprocess = o.preprocess === undefined ? null : moduleUrl(op, o.preprocess);
+  const workerData = { modelPath, preprocess, preprocessOptions: o.preprocessOptions, priority };
+  const pool = new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads, maxQueue, idleTimeout: Infinity, workerData });
   // A worker that fails outside a task (its model file went bad, say) is replaced by piscina;
   // without a listener its 'error' event would end the process.
   pool.on('error', () => {});
@@ -69,12 +101,31 @@ export async function createWorkerPool(modelPath: string, options: WorkerPoolOpt
     await pool.destroy();
     throw err;
   }
-  return new PiscinaPool(pool, threads, softmax);
+  return new PiscinaPool(pool, threads, softmax, preprocess !== null);
+}
+
+/** The preprocess module as a file URL that a worker can import. */
+function moduleUrl(op: string, value: unknown): string {
+  if (value instanceof URL) value = fileURLToPath(value);
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${op}: preprocess must be a module path or file URL, got ${describe(value)}`);
+  const path = value.startsWith('file:') ? fileURLToPath(value) : resolve(value);
+  if (!existsSync(path)) throw new RangeError(`${op}: no preprocess module at '${path}'`);
+  return pathToFileURL(path).href;
+}
+
+interface PendingInput {
+  input: Uint8Array;
+  resolve(t: Tensor): void;
+  reject(err: unknown): void;
+  settled: boolean;
 }
 
 class PiscinaPool implements WorkerPool {
   private closed = false;
-  constructor(private readonly pool: Piscina, readonly threads: number, private readonly softmax: boolean) {}
+  private inputs: PendingInput[] = [];
+  private sending = 0; // preprocess tasks in flight
+  private sendScheduled = false;
+  constructor(private readonly pool: Piscina, readonly threads: number, private readonly softmax: boolean, private readonly hasPreprocess: boolean) {}
 
   async predict(x: Tensor, options?: WorkerPoolCallOptions): Promise<Tensor> {
     const op = 'workerPool.predict';
@@ -94,9 +145,90 @@ class PiscinaPool implements WorkerPool {
     return new Tensor(new Float32Array(result.buffer), result.shape);
   }
 
+  preprocess(input: Uint8Array, options?: CallOptions): Promise<Tensor> {
+    const op = 'workerPool.preprocess';
+    try {
+      if (!(input instanceof Uint8Array)) throw new TypeError(`${op}: input must be a Uint8Array or Buffer, got ${describe(input)}`);
+      const signal = checkCallOptions(op, options);
+      if (!this.hasPreprocess) throw new TypeError(`${op}: this pool has no preprocess module (createWorkerPool's preprocess option)`);
+      if (this.closed) throw new ClosedError('workerPool');
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return new Promise<Tensor>((resolve, reject) => {
+        const pending: PendingInput = { input, resolve, reject, settled: false };
+        if (signal) {
+          // The worker's answer is dropped; rejecting now is all a caller can observe.
+          signal.addEventListener('abort', () => settle(pending, () => reject(signal.reason)), { once: true });
+        }
+        this.inputs.push(pending);
+        this.scheduleSend();
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Sends what waits at the end of this turn, while fewer tasks than workers are in flight;
+   * else when one comes back. So the inputs of a turn travel together, and under load, when
+   * the workers are busy, the inputs of several turns do: fewer, larger messages.
+   */
+  private scheduleSend(): void {
+    if (this.sendScheduled || this.inputs.length === 0 || this.sending >= this.threads) return;
+    this.sendScheduled = true;
+    setImmediate(() => {
+      this.sendScheduled = false;
+      if (this.sending >= this.threads) return;
+      this.sending++;
+      void this.sendInputs(this.inputs.splice(0)).finally(() => {
+        this.sending--;
+        this.scheduleSend();
+      });
+    });
+  }
+
+  private async sendInputs(items: PendingInput[]): Promise<void> {
+    const live = items.filter((it) => !it.settled);
+    if (live.length === 0) return;
+    const ends: number[] = [];
+    let size = 0;
+    for (const it of live) ends.push((size += it.input.byteLength));
+    const bytes = new Uint8Array(size);
+    live.forEach((it, i) => bytes.set(it.input, i === 0 ? 0 : ends[i - 1]!));
+    const task: PreprocessTask = { buffer: bytes.buffer, ends };
+    let result: PreprocessResult;
+    try {
+      result = (await this.pool.run(task, { transferList: [bytes.buffer] })) as PreprocessResult;
+    } catch (err) {
+      for (const it of live) settle(it, () => it.reject(err));
+      return;
+    }
+    let offset = 0;
+    live.forEach((it, i) => {
+      const shape = result.shapes[i];
+      if (!shape) return settle(it, () => it.reject(rebuildError(result.errors[i]!)));
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(result.buffer, offset * 4, n);
+      offset += n;
+      settle(it, () => it.resolve(new Tensor(data, shape)));
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.pool.close();
   }
+}
+
+function settle(it: PendingInput, done: () => void): void {
+  if (it.settled) return;
+  it.settled = true;
+  done();
+}
+
+/** What a preprocess function threw, rebuilt on this side of the thread boundary. */
+function rebuildError({ name, message, props }: ThrownError): Error {
+  const err = name === 'TypeError' ? new TypeError(message) : name === 'RangeError' ? new RangeError(message) : new Error(message);
+  if (err.name !== name) err.name = name;
+  return Object.assign(err, props);
 }

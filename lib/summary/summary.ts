@@ -16,7 +16,7 @@
 //   Flatten and GlobalAvgPool2d see the whole input (k = stride = H); Linear on a flat input
 //   keeps it; elementwise layers keep both. The input starts at rf 1, jump 1.
 import { convGeometry, poolGeometry, type Padding } from '../geometry.js';
-import { formatShape, normalizeAxis, numel } from '../shape.js';
+import { broadcastShapes, formatShape, normalizeAxis, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import type { Module } from '../nn/module.js';
 import { Conv1d, Conv2d } from '../nn/conv.js';
@@ -27,6 +27,7 @@ import { Dropout } from '../nn/dropout.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { LeakyReLU, ReLU, Sigmoid, Softmax, Tanh } from '../nn/activation.js';
 import { Sequential } from '../nn/sequential.js';
+import { Residual } from '../nn/residual.js';
 
 /**
  * One layer's row of a summary: its output shape, parameters, multiply-adds and receptive field.
@@ -258,6 +259,19 @@ export function inferNamedLayer(op: string, name: string, layer: Module, x: read
   }
 }
 
+/**
+ * @internal Where a Residual's two branches meet: the shape of body + shortcut (one rank, each
+ * dim equal or 1, so the batch dims line up) and the wider receptive field. A RangeError names
+ * the layer and both shapes when they do not add.
+ */
+export function joinResidual(op: string, name: string, body: readonly number[], skip: readonly number[], bodyField: FieldState, skipField: FieldState): { outputShape: number[]; field: FieldState } {
+  const joined = body.length === skip.length ? broadcastShapes(body, skip) : null;
+  if (!joined) {
+    throw new RangeError(`${op}: layer ${name} (Residual) adds its body's output ${formatShape(body)} to its shortcut's ${formatShape(skip)}, which do not broadcast (give it a shortcut that matches the body's shape)`);
+  }
+  return { outputShape: joined, field: bodyField.rf >= skipField.rf ? bodyField : skipField };
+}
+
 function ownParameters(layer: Module): Array<[string, Tensor]> {
   return layer.namedParameters();
 }
@@ -315,7 +329,8 @@ function render(s: Omit<Summary, 'toString'>): string {
  * Per-layer output shapes, parameters, MACs/FLOPs and receptive fields of model on one
  * sample of inputShape (without the batch dim, e.g. [1, 32, 32]), computed from the layer
  * configs without running anything. Nested Sequentials are walked, their rows named by path
- * ('2.0'). A layer that does not fit its input is a RangeError naming the layer.
+ * ('2.0'); a Residual's body and shortcut rows come first ('1.body.0', '1.shortcut.0'), then
+ * one row for the addition. A layer that does not fit its input is a RangeError naming the layer.
  */
 export function summary(model: Module, inputShape: readonly number[]): Summary {
   const op = 'summary';
@@ -331,8 +346,25 @@ export function summary(model: Module, inputShape: readonly number[]): Summary {
       for (const [child, m] of layer.namedChildren()) visit(m, name ? `${name}.${child}` : child);
       return;
     }
+    if (layer instanceof Residual && layer.constructor === Residual) { // exactly: a subclass may combine its branches otherwise
+      const { body, shortcut } = layer;
+      const [input, inputField] = [shape, field];
+      visit(body, name ? `${name}.body` : 'body');
+      const [bodyShape, bodyField] = [shape, field];
+      [shape, field] = [input, inputField];
+      if (shortcut) visit(shortcut, name ? `${name}.shortcut` : 'shortcut');
+      const joined = joinResidual(op, name || '(model)', bodyShape, shape, bodyField, field);
+      rows.push({
+        name: name || '(model)', type: 'Residual', description: shortcut ? 'Residual add' : 'Residual add (identity)',
+        inputShape: bodyShape.slice(), outputShape: joined.outputShape.slice(),
+        weights: 0, biases: 0, params: 0, macs: 0, flops: 0,
+        receptiveField: joined.field.rf, jump: joined.field.jump,
+      });
+      [shape, field] = [joined.outputShape, joined.field];
+      return;
+    }
     if (layer.namedChildren().length > 0) {
-      throw new RangeError(`${op}: layer ${name || '(model)'} (${layer.constructor.name}) has child modules but is not a Sequential, so the order its children run in is unknown`);
+      throw new RangeError(`${op}: layer ${name || '(model)'} (${layer.constructor.name}) has child modules but is not a Sequential or a Residual, so the order its children run in is unknown`);
     }
     const info = inferNamedLayer(op, name || '0', layer, shape, field);
     rows.push(makeRow(name || '0', layer, shape, info));

@@ -61,6 +61,20 @@ export async function evalForwardAsync(model: Module, x: Tensor): Promise<Tensor
   return session ? session.runAsync(input) : evalForward(model, input);
 }
 
+/**
+ * inferBatch on the calling thread, for a worker thread that exists to block: there the hop to
+ * the libuv pool that runAsync makes costs two thread wake-ups per batch and buys nothing.
+ */
+export function inferBatchSync(model: Module, x: Tensor): Tensor {
+  const input = onModelDevice(model, x);
+  const session = sessionFor(model, input);
+  const y = session ? session.run(input) : evalForward(model, input);
+  if (y.device === 'cpu') return y;
+  const data = y.toArray();
+  y.dispose();
+  return new Tensor(data, y.shape);
+}
+
 /** The model's raw outputs for one batch x [N, ...], in eval mode, on the host. */
 export async function inferBatch(model: Module, x: Tensor): Promise<Tensor> {
   const y = await evalForwardAsync(model, x);

@@ -16,6 +16,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   binding::register_batchnorm(env, exports);
   binding::register_dropout(env, exports);
   binding::register_elementwise(env, exports);
+  binding::register_arith(env, exports);
+  binding::register_layout(env, exports);
   binding::register_optim(env, exports);
   binding::register_plan(env, exports);
   binding::register_train_plan(env, exports);

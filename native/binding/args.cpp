@@ -91,6 +91,49 @@ const int32_t* packed_geometry(const Napi::Object& g, const char* fn) {
 
 }  // namespace
 
+namespace {
+
+// The packed Int32Array of a broadcast or reduce geometry object, `per_dim` values per dim after the rank.
+const int32_t* packed_dims(const Napi::Value& g, int per_dim, const char* fn, int32_t* rank) {
+  if (!g.IsObject()) type_error(g.Env(), std::string(fn) + ": geometry must be an object");
+  Napi::Value v = g.As<Napi::Object>().Get("packed");
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    type_error(g.Env(), std::string(fn) + ": geometry.packed must be an Int32Array (from broadcastGeometry() or reduceGeometry())");
+  auto a = v.As<Napi::Int32Array>();
+  const size_t length = a.ElementLength();
+  if (length < 1 || a[0] < 1 || a[0] > convkit::kMaxArithDims || length != size_t(1 + per_dim * a[0]))
+    convkit::throw_range(std::string(fn) + ": the packed shape has " + std::to_string(length) + " values for rank " +
+                         (length ? std::to_string(a[0]) : std::string("?")) + " (at most " +
+                         std::to_string(convkit::kMaxArithDims) + " dims)");
+  *rank = a[0];
+  return a.Data() + 1;
+}
+
+}  // namespace
+
+convkit::BroadcastShape broadcast_shape(const Napi::Value& geometry, const char* fn) {
+  convkit::BroadcastShape g;
+  const int32_t* p = packed_dims(geometry, 3, fn, &g.rank);
+  for (int i = 0; i < g.rank; ++i) {
+    g.shape[i] = p[i];
+    g.a_stride[i] = p[g.rank + i];
+    g.b_stride[i] = p[2 * g.rank + i];
+  }
+  convkit::check_broadcast_shape(g, fn);
+  return g;
+}
+
+convkit::ReduceShape reduce_shape(const Napi::Value& geometry, const char* fn) {
+  convkit::ReduceShape g;
+  const int32_t* p = packed_dims(geometry, 2, fn, &g.rank);
+  for (int i = 0; i < g.rank; ++i) {
+    g.shape[i] = p[i];
+    g.reduced[i] = p[g.rank + i] != 0;
+  }
+  convkit::check_reduce_shape(g, fn);
+  return g;
+}
+
 convkit::ConvShape conv_shape(const Napi::Object& g, const char* fn) {
   const int32_t* p = packed_geometry(g, fn);
   convkit::ConvShape s{};

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "convkit/arith.h"
 #include "convkit/conv.h"
 #include "convkit/error.h"
 #include "convkit/pool.h"
@@ -37,6 +38,11 @@ Napi::Object object(const Napi::CallbackInfo& info, size_t index, const char* fn
 constexpr size_t kPackedGeometryLength = 18;
 convkit::ConvShape conv_shape(const Napi::Object& g, const char* fn);
 convkit::PoolShape pool_shape(const Napi::Object& g, const char* fn);
+
+// A BroadcastShape / ReduceShape from a geometry object's packed Int32Array (lib/ops/broadcast.ts):
+// [rank, shape..., aStrides..., bStrides...] and [rank, shape..., reduced (0 or 1)...], checked.
+convkit::BroadcastShape broadcast_shape(const Napi::Value& g, const char* fn);
+convkit::ReduceShape reduce_shape(const Napi::Value& g, const char* fn);
 
 // Throws a RangeError unless span.length == expected ("fn: name has L elements, expected E").
 template <class T>

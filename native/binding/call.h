@@ -44,6 +44,8 @@ void register_loss(Napi::Env env, Napi::Object exports);
 void register_batchnorm(Napi::Env env, Napi::Object exports);
 void register_dropout(Napi::Env env, Napi::Object exports);
 void register_elementwise(Napi::Env env, Napi::Object exports);
+void register_arith(Napi::Env env, Napi::Object exports);
+void register_layout(Napi::Env env, Napi::Object exports);
 void register_optim(Napi::Env env, Napi::Object exports);
 void register_plan(Napi::Env env, Napi::Object exports);
 void register_train_plan(Napi::Env env, Napi::Object exports);

@@ -1,6 +1,5 @@
 // The autograd's elementwise helpers (convkit/elementwise.h): argument checks and the split
-// over threads here, the vector loops in vec_kernels.h. Every pass is memory-bound, so below
-// kGrain elements it stays on the calling thread.
+// over threads here (elementwise_split.h), the vector loops in vec_kernels.h.
 #include "convkit/elementwise.h"
 
 #include <algorithm>
@@ -10,21 +9,16 @@
 
 #include "convkit/error.h"
 #include "convkit/threads.h"
+#include "elementwise_split.h"
 #include "vec_kernels.h"
 
 namespace convkit {
 namespace {
 
-// Below this many elements a second thread costs more than it saves: axpy on 2^14 floats
-// took 0.82 us on one thread, 0.95 on two; 2^15 1.9 against 2.1 (hot pool, AVX-512).
-// Also the size of the blocks of a total sum, whose partials are added in order.
-constexpr int64_t kGrain = int64_t(1) << 15;
 // [1, n] sums at least this wide split by columns; narrower ones by rows, into at most
 // kMaxRowChunks partial sums.
 constexpr int64_t kWideColumns = 1024;
 constexpr int64_t kMaxRowChunks = 64;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 void check_count(const char* op, int64_t n) {
   if (n < 0) throw_range(std::string(op) + ": element count must be >= 0, got " + std::to_string(n));
@@ -38,17 +32,6 @@ void check_broadcast(const char* op, int64_t rows, int64_t cols, int64_t m, int6
   if (m < 0 || n < 0 || (rows != 1 && rows != m) || (cols != 1 && cols != n))
     throw_range(std::string(op) + ": [" + std::to_string(rows) + ", " + std::to_string(cols) +
                 "] does not broadcast to [" + std::to_string(m) + ", " + std::to_string(n) + "]");
-}
-
-// fn(begin, end) over [0, n) in 64-element aligned ranges, one per thread for large n.
-template <class F>
-void for_elems(int64_t n, F&& fn) {
-  if (n <= kGrain) {
-    if (n > 0) fn(int64_t(0), n);
-    return;
-  }
-  parallel_for(ceil_div(n, 64), kGrain / 64,
-               [&](int64_t b0, int64_t b1) { fn(b0 * 64, std::min(n, b1 * 64)); });
 }
 
 // fn(i0, i1) over the rows of an [m, n] array, at least kGrain elements per thread.

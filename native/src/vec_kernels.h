@@ -97,6 +97,15 @@ struct VecKernels {
   // out[j] = sum over i < m of x[i*stride + j] for j < n: float accumulators, rows in order.
   void (*col_sums)(const float* x, int64_t m, int64_t n, int64_t stride, float* out);
   double (*sum_f64)(const float* x, int64_t n);                       // accumulated in double
+
+  // Broadcasting arithmetic (arith.cpp), one function per BinaryOp (add, sub, mul, div):
+  // both operands vectors, a vector and a scalar b, a scalar a and a vector.
+  void (*binary_vv[4])(const float* a, const float* b, float* y, int64_t n);
+  void (*binary_vs[4])(const float* a, float b, float* y, int64_t n);
+  void (*binary_sv[4])(float a, const float* b, float* y, int64_t n);
+  void (*clamp_fwd)(const float* x, float lo, float hi, float* y, int64_t n);  // lo <= hi, NaN kept
+  void (*clamp_bwd)(const float* x, const float* dy, float lo, float hi, float* dx, int64_t n);  // dy where lo <= x <= hi
+  void (*acc_f64)(double* acc, const float* x, int64_t n);            // acc[i] += x[i], exactly
 };
 
 extern const VecKernels vec_kernels_scalar;
@@ -114,7 +123,7 @@ const VecKernels& active_vec_kernels();
 //   T, W, load, store, load_tail(p, n, fill), store_tail(p, v, n), set1, add, sub, mul, div,
 //   fma(a, b, c) = a*b + c, maxnan(a, b) (NaN if either), clamp(x, lo, hi) (keeps NaN),
 //   gt0(x, a, b) = x > 0 ? a : b, le0(x, a, b) = x <= 0 ? a : b, abs, copysign(mag, sgn),
-//   abs_lt(x, c, a, b) = |x| < c ? a : b, round, scale_pow2(p, n) = p * 2^n (n integral,
+//   abs_lt(x, c, a, b) = |x| < c ? a : b, in_range(x, lo, hi, a, b) = lo <= x <= hi ? a : b, round, scale_pow2(p, n) = p * 2^n (n integral,
 //   in [-150, 128]), sqrt, hsum, hmax (NaN-propagating).
 #if defined(CONVKIT_VEC_KERNELS_IMPL) && !defined(CONVKIT_VEC_KERNELS_IMPL_DONE)
 #define CONVKIT_VEC_KERNELS_IMPL_DONE
@@ -606,6 +615,35 @@ void k_col_sums(const float* x, int64_t m, int64_t n, int64_t stride, float* out
     case 7: return col_sums_block<7>(x + j, m, stride, last, out + j);
     default: return col_sums_block<8>(x + j, m, stride, last, out + j);  // rest < kVecs * W: nv <= 8
   }
+}
+
+template <int Op>
+inline T binop(T a, T b) {
+  if constexpr (Op == 0) return V::add(a, b);
+  else if constexpr (Op == 1) return V::sub(a, b);
+  else if constexpr (Op == 2) return V::mul(a, b);
+  else return V::div(a, b);
+}
+template <int Op>
+void k_binary_vv(const float* a, const float* b, float* y, int64_t n) {
+  map2(a, b, y, n, [](T u, T v) { return binop<Op>(u, v); });
+}
+template <int Op>
+void k_binary_vs(const float* a, float b, float* y, int64_t n) {
+  const T s = V::set1(b);
+  map1(a, y, n, [s](T u) { return binop<Op>(u, s); });
+}
+template <int Op>
+void k_binary_sv(float a, const float* b, float* y, int64_t n) {
+  const T s = V::set1(a);
+  map1(b, y, n, [s](T v) { return binop<Op>(s, v); });
+}
+// V::clamp keeps NaN on every ISA; lo <= hi is the caller's (arith.cpp's) promise.
+void k_clamp_fwd(const float* x, float lo, float hi, float* y, int64_t n) {
+  map1(x, y, n, [lo, hi](T v) { return V::clamp(v, lo, hi); });
+}
+void k_clamp_bwd(const float* x, const float* dy, float lo, float hi, float* dx, int64_t n) {
+  map2(x, dy, dx, n, [lo, hi](T v, T g) { return V::in_range(v, lo, hi, g, V::set1(0.f)); });
 }
 
 #endif  // CONVKIT_VEC_KERNELS_IMPL

@@ -265,7 +265,59 @@ export const lossCase: fc.Arbitrary<LossCase> = fc.record({
   });
 });
 
-export type OpCase = ConvCase | PoolCase | GlobalPoolCase | GemmCase | LinearCase | MatmulCase | ActivationCase | LossCase;
+export type ArithOp = 'add' | 'sub' | 'mul' | 'div';
+
+/** a op b, each a shape (a tensor) or null (the number `scalar`), never both null. */
+export interface ArithCase { op: ArithOp; a: number[] | null; b: number[] | null; scalar: number; data: DataSpec }
+
+export const arithCase: fc.Arbitrary<ArithCase> = fc.record({
+  op: fc.constantFrom<ArithOp>('add', 'sub', 'mul', 'div'),
+  out: shape(0, 4),
+  // Per operand: how many leading dims it drops, which dims it has as 1, or a plain number.
+  aDrop: fc.integer({ min: 0, max: 4 }), bDrop: fc.integer({ min: 0, max: 4 }),
+  aOnes: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), bOnes: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+  number: fc.constantFrom<'a' | 'b' | null>(null, null, null, 'a', 'b'),
+  scalar: fc.constantFrom(-2, -0.5, 0, 1, 3),
+  data: dataSpec,
+}).map((r) => {
+  const operand = (drop: number, ones: boolean[]) => r.out.slice(Math.min(drop, r.out.length)).map((d, i) => (ones[i] ? 1 : d));
+  return {
+    op: r.op, scalar: r.scalar, data: r.data,
+    a: r.number === 'a' ? null : operand(r.aDrop, r.aOnes),
+    b: r.number === 'b' ? null : operand(r.bDrop, r.bOnes),
+  };
+});
+
+/** sum or mean of x over axes (undefined: all) and keepDims. */
+export interface ReduceCase { op: 'sum' | 'mean'; x: number[]; axes?: number | number[]; keepDims?: boolean; data: DataSpec }
+
+export const reduceCase: fc.Arbitrary<ReduceCase> = fc.record({
+  op: fc.constantFrom('sum' as const, 'mean' as const),
+  x: shape(0, 4),
+  picks: fc.array(fc.integer({ min: -8, max: 8 }), { maxLength: 4 }),
+  form: fc.constantFrom('all', 'one', 'list'),
+  keepDims: maybe(fc.boolean()),
+  data: dataSpec,
+}).map((r) => {
+  const ndim = Math.max(1, r.x.length);
+  const inRange = [...new Set(r.picks.map((p) => (((p % (2 * ndim)) + 2 * ndim) % (2 * ndim)) - ndim))]; // in [-ndim, ndim)
+  const distinct = inRange.filter((a, i) => inRange.findIndex((b) => (b + ndim) % ndim === (a + ndim) % ndim) === i);
+  const axes = r.form === 'all' ? undefined : r.form === 'one' ? distinct[0] ?? 0 : distinct;
+  return dropUndefined({ op: r.op, x: r.x, axes, keepDims: r.keepDims, data: r.data });
+});
+
+/** clamp(x, min, max), either bound possibly left out (not both). */
+export interface ClampCase { op: 'clamp'; x: number[]; min?: number; max?: number; data: DataSpec }
+
+export const clampCase: fc.Arbitrary<ClampCase> = fc.record({
+  x: shape(0, 4),
+  min: maybe(fc.constantFrom(-1, 0, 0.5, -Infinity)),
+  max: maybe(fc.constantFrom(-0.5, 0, 1, 6, Infinity)),
+  data: dataSpec,
+}).map((r) => dropUndefined({ op: 'clamp' as const, x: r.x, min: r.min ?? (r.max === undefined ? 0 : undefined), max: r.max, data: r.data }));
+
+export type OpCase = ConvCase | PoolCase | GlobalPoolCase | GemmCase | LinearCase | MatmulCase | ActivationCase | LossCase
+  | ArithCase | ReduceCase | ClampCase;
 
 /** Any valid op call, conv and pools weighted up (the most geometry to get wrong). */
 export const opCase: fc.Arbitrary<OpCase> = fc.oneof(
@@ -277,6 +329,9 @@ export const opCase: fc.Arbitrary<OpCase> = fc.oneof(
   { arbitrary: matmulCase, weight: 2 },
   { arbitrary: activationCase, weight: 2 },
   { arbitrary: lossCase, weight: 2 },
+  { arbitrary: arithCase, weight: 2 },
+  { arbitrary: reduceCase, weight: 1 },
+  { arbitrary: clampCase, weight: 1 },
 );
 
 // ---- bad values ------------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 // argument never accepts. Every such call must throw TypeError or RangeError.
 import fc from 'fast-check';
 import * as ops from '../../lib/index.js';
-import { flatten, nn, reshape, tensor } from '../../lib/index.js';
+import { argmax, concat, flatten, nn, permute, reshape, slice, split, tensor } from '../../lib/index.js';
 import {
-  activationCase, badBoolean, badFinite, badInt, badOptions, badPadding, badPositive, badTensor, convCase, gemmCase,
-  hugeInt, isBadTensor, linearCase, lossCase, matmulCase, poolCase, wrongType, type OpCase,
+  activationCase, arithCase, badBoolean, badFinite, badInt, badOptions, badPadding, badPositive, badTensor, clampCase, convCase, gemmCase,
+  hugeInt, isBadTensor, linearCase, lossCase, matmulCase, poolCase, reduceCase, wrongType, type OpCase,
 } from './arbitraries.js';
 import { badTensorValue, makeTensors } from './calls.js';
 
@@ -20,7 +20,11 @@ export interface BadCall {
 }
 
 /** Calls whose valid arguments are plain data: tensor(), reshape, flatten, the layers' constructors. */
-export interface PlainCall { op: 'tensor' | 'reshape' | 'flatten' | 'Linear' | 'Conv2d' | 'BatchNorm2d' | 'MaxPool2d' | 'Dropout'; args: unknown[] }
+export interface PlainCall {
+  op: 'tensor' | 'reshape' | 'flatten' | 'Linear' | 'Conv2d' | 'BatchNorm2d' | 'MaxPool2d' | 'Dropout'
+    | 'permute' | 'slice' | 'split' | 'argmax' | 'concat';
+  args: unknown[];
+}
 
 const notNullish = (a: fc.Arbitrary<unknown>) => a.filter((v) => v !== null && v !== undefined);
 
@@ -46,8 +50,20 @@ const notLabels = (a: fc.Arbitrary<unknown>) => a.filter((v) => !Array.isArray(v
 const badReduction: fc.Arbitrary<unknown> = fc.constantFrom<unknown>('avg', '', 'MEAN', 'mean ', 3, null, true, {}, ['sum']);
 
 /** The op's valid call as a slot list; which arguments can be made bad, and with what. */
+/** A bad operand of add/sub/mul/div: a number is a valid one. */
+const badOperand = (shapeOf: number[]) => badTensor(shapeOf, false).filter((v) => typeof v !== 'number');
+
+/** A bad clamp bound: not a number, null or undefined, or NaN. */
+const badBound: fc.Arbitrary<unknown> = fc.oneof(wrongType, fc.constant(NaN));
+
 function slots(base: OpCase): Array<{ arg: number; key?: string; bad: fc.Arbitrary<unknown>; hasAsync?: boolean }> {
   switch (base.op) {
+    case 'add': case 'sub': case 'mul': case 'div': return [{ arg: 0, bad: badOperand(base.a ?? [2]) }, { arg: 1, bad: badOperand(base.b ?? [2]) }];
+    case 'sum': case 'mean': return [
+      { arg: 0, bad: badTensor(base.x, false) }, { arg: 1, bad: badAxis(Math.max(1, base.x.length)).filter((v) => !Array.isArray(v) && v !== undefined) },
+      { arg: 2, bad: badBoolean },
+    ];
+    case 'clamp': return [{ arg: 0, bad: badTensor(base.x, false) }, { arg: 1, bad: badBound }, { arg: 2, bad: badBound }];
     case 'conv2d': return [
       { arg: 0, bad: badTensor(base.x, true), hasAsync: true }, { arg: 1, bad: badTensor(base.w, true), hasAsync: true },
       { arg: 2, bad: notNullish(badTensor([base.w[0]], true)), hasAsync: true }, { arg: 3, bad: badOptions, hasAsync: true },
@@ -92,7 +108,7 @@ function slots(base: OpCase): Array<{ arg: number; key?: string; bad: fc.Arbitra
   }
 }
 
-const opBadCall: fc.Arbitrary<BadCall> = fc.oneof(convCase, poolCase, gemmCase, linearCase, matmulCase, activationCase, lossCase)
+const opBadCall: fc.Arbitrary<BadCall> = fc.oneof(convCase, poolCase, gemmCase, linearCase, matmulCase, activationCase, lossCase, arithCase, reduceCase, clampCase)
   .chain((base) => fc.constantFrom(...slots(base)).chain((s) =>
     fc.record({ value: s.bad, async: s.hasAsync ? fc.boolean() : fc.constant(false) })
       .map(({ value, async }): BadCall => ({ base, arg: s.arg, key: s.key, value, async }))));
@@ -127,7 +143,28 @@ const plainBadCall: fc.Arbitrary<BadCall> = fc.oneof(
     .map((r) => ({ base: { op: 'Dropout' as const, args: [0.5] }, arg: r.arg, value: r.value, async: false })),
 );
 
-export const badCall: fc.Arbitrary<BadCall> = fc.oneof({ arbitrary: opBadCall, weight: 4 }, { arbitrary: plainBadCall, weight: 1 });
+/** A slice bound no slice accepts: not an integer (a bigint is one, and so is +-Infinity for a bound). */
+const badSliceBound: fc.Arbitrary<unknown> = fc.oneof(badFinite.filter((v) => typeof v !== 'bigint' && (typeof v !== 'number' || Number.isNaN(v))),
+  fc.constantFrom<unknown>(0.5, -1.5, null, undefined, 'x', [1]));
+
+/** The layout ops and argmax on a [2, 3] tensor (concat on two), one argument bad. */
+const layoutBadCall: fc.Arbitrary<BadCall> = fc.oneof(
+  fc.record({ arg: fc.constant(1), value: fc.oneof(wrongType.filter((v) => !Array.isArray(v)), fc.constantFrom<unknown>(null, undefined, [], [0], [0, 0], [0, 2], [1, -3], [0, 0.5], [0, '1'], [0, 1, 2], [1, NaN])) })
+    .map((r) => ({ ...r, base: { op: 'permute' as const, args: [[2, 3], [1, 0]] }, async: false })),
+  fc.record({ arg: fc.constantFrom(1, 2, 3, 4), axis: badAxis(2), bound: badSliceBound, step: fc.constantFrom<unknown>(0, 0.5, NaN, Infinity, -Infinity, '1', null, {}, 0n) })
+    .map((r) => ({ base: { op: 'slice' as const, args: [[2, 3], 1, 0, 2, 1] }, arg: r.arg, value: r.arg === 1 ? r.axis : r.arg === 4 ? r.step : r.bound, async: false })),
+  fc.record({ arg: fc.constant(1), value: fc.constantFrom<unknown>(0, -1, 0.5, NaN, Infinity, '2', null, undefined, {}, [], [1, 1], [4, -1], [1.5, 1.5], [3, 'x'], [2, 2], 10n) })
+    .map((r) => ({ ...r, base: { op: 'split' as const, args: [[2, 3], 2, 1] }, async: false })),
+  fc.record({ arg: fc.constant(2), value: badAxis(2) }).map((r) => ({ ...r, base: { op: 'split' as const, args: [[2, 3], 2, 1] }, async: false })),
+  fc.record({ arg: fc.constant(1), value: badAxis(2) }).map((r) => ({ ...r, base: { op: 'argmax' as const, args: [[2, 3], 1, false] }, async: false })),
+  fc.record({ arg: fc.constant(2), value: fc.constantFrom<unknown>(1, 0, 'yes', null, {}, []) }).map((r) => ({ ...r, base: { op: 'argmax' as const, args: [[2, 3], 1, false] }, async: false })),
+  fc.record({ arg: fc.constant(0), value: fc.constantFrom<unknown>(null, undefined, {}, [], 'x', [null], [1, 2], new Float32Array(6)) })
+    .map((r) => ({ ...r, base: { op: 'concat' as const, args: [[[2, 3], [2, 3]], 0] }, async: false })),
+  fc.record({ arg: fc.constant(1), value: badAxis(2) }).map((r) => ({ ...r, base: { op: 'concat' as const, args: [[[2, 3], [2, 3]], 0] }, async: false })),
+);
+
+export const badCall: fc.Arbitrary<BadCall> = fc.oneof({ arbitrary: opBadCall, weight: 4 }, { arbitrary: plainBadCall, weight: 1 },
+  { arbitrary: layoutBadCall, weight: 1 });
 
 const materialize = (v: unknown) => (isBadTensor(v) ? badTensorValue(v) : v);
 
@@ -149,18 +186,31 @@ const PLAIN: Record<PlainCall['op'], (...a: any[]) => unknown> = {
   BatchNorm2d: (...a) => new nn.BatchNorm2d(...(a as [number])),
   MaxPool2d: (...a) => new nn.MaxPool2d(...(a as [number])),
   Dropout: (p) => new nn.Dropout(p),
+  permute: (x, d) => permute(x, d),
+  slice: (x, a, s, e, st) => slice(x, a, s, e, st),
+  split: (x, s, a) => split(x, s, a),
+  argmax: (x, a, k) => argmax(x, a, k),
+  concat: (ts, a) => concat(ts, a),
 };
 
 function plainArgs(c: PlainCall): { fn: (...a: any[]) => unknown; args: unknown[] } {
   const args = c.args.slice();
   // reshape / flatten take a tensor of the shape given as their first argument.
+  const make = (shape: number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
   if (c.op === 'reshape' || c.op === 'flatten') args[0] = tensor(new Float32Array(4), args[0] as number[]);
+  // The layout ops take tensors of the shapes given as their first argument.
+  if (c.op === 'permute' || c.op === 'slice' || c.op === 'split' || c.op === 'argmax') args[0] = make(args[0] as number[]);
+  if (c.op === 'concat') args[0] = (args[0] as number[][]).map(make);
   return { fn: PLAIN[c.op], args };
 }
 
 function opArgs(c: OpCase, useAsync: boolean): { fn: (...a: any[]) => unknown; args: unknown[] } {
   const t = (shapes: number[][]) => makeTensors(c.data, shapes, false);
   switch (c.op) {
+    case 'add': case 'sub': case 'mul': case 'div':
+      return { fn: ops[c.op], args: [c.a ? t([c.a])[0] : c.scalar, c.b ? t([c.b])[0] : c.scalar] };
+    case 'sum': case 'mean': return { fn: ops[c.op], args: [...t([c.x]), c.axes, c.keepDims ?? false] };
+    case 'clamp': return { fn: ops.clamp, args: [...t([c.x]), c.min, c.max] };
     case 'conv2d': return { fn: useAsync ? ops.conv2dAsync : ops.conv2d, args: [...t([c.x, c.w]), c.bias ? t([[c.w[0]]])[0] : null, { ...c.opts }] };
     case 'maxPool2d': return { fn: useAsync ? ops.maxPool2dAsync : ops.maxPool2d, args: [...t([c.x]), c.kernel, { ...c.opts }] };
     case 'avgPool2d': return { fn: ops.avgPool2d, args: [...t([c.x]), c.kernel, { ...c.opts }] };

@@ -4,7 +4,7 @@
 import {
   avgPool2d, bceWithLogits, conv2d, conv2dAsync, crossEntropy, gemm, gemmAsync, globalAvgPool2d, globalMaxPool2d,
   leakyRelu, linear, logSoftmax, matmul, matmulAsync, maxPool2d, maxPool2dAsync, mseLoss, nllLoss, relu, sigmoid,
-  softmax, tanh, tensor, Tensor,
+  softmax, tanh, tensor, Tensor, add, sub, mul, div, sum, mean, clamp,
 } from '../../lib/index.js';
 import { randData, rng } from '../helpers.js';
 import type { BadTensor, DataSpec, OpCase } from './arbitraries.js';
@@ -44,8 +44,29 @@ function unitTensor(seed: number, shape: number[]): Tensor {
   return tensor(Float32Array.from({ length: numel(shape) }, () => r()), shape, { requiresGrad: true });
 }
 
+const ARITH = { add, sub, mul, div };
+
 export function opCall(c: OpCase): Call {
   switch (c.op) {
+    case 'add': case 'sub': case 'mul': case 'div': {
+      const shapes = [c.a, c.b].filter((s): s is number[] => s !== null);
+      const out = Math.max(...shapes.map(numel));
+      return {
+        inputs: () => makeTensors(c.data, shapes),
+        forward: (t) => {
+          const a = c.a ? t[0] : c.scalar;
+          const b = c.b ? t[c.a ? 1 : 0] : c.scalar;
+          return ARITH[c.op](a, b);
+        },
+        reduction: Math.max(1, ...shapes.map((s) => out / Math.max(1, numel(s)))),
+      };
+    }
+    case 'sum': case 'mean': {
+      const f = c.op === 'sum' ? sum : mean;
+      return { inputs: () => makeTensors(c.data, [c.x]), forward: ([x]) => f(x, c.axes, c.keepDims), reduction: Math.max(1, numel(c.x)) };
+    }
+    case 'clamp':
+      return { inputs: () => makeTensors(c.data, [c.x]), forward: ([x]) => clamp(x, c.min, c.max), reduction: 1 };
     case 'conv2d': {
       const shapes = c.bias ? [c.x, c.w, [c.w[0]]] : [c.x, c.w];
       return {

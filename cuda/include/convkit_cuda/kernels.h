@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 
+#include "convkit/arith.h"
 #include "convkit/batchnorm.h"
 #include "convkit/conv.h"
 #include "convkit/optim.h"
@@ -104,6 +105,14 @@ void scale(float* x, float alpha, int64_t n);                   // x *= alpha
 void broadcast_2d(const float* c, int64_t rows, int64_t cols, int64_t m, int64_t n, float* y);
 // dc [rows, cols] = beta * dy [m, n] summed over the broadcast dims (the adjoint of broadcast_2d).
 void reduce_2d(const float* dy, int64_t rows, int64_t cols, int64_t m, int64_t n, float beta, float* dc);
+
+// ---- broadcasting arithmetic, sums over axes, clamp (semantics in convkit/arith.h) -------------
+// binary: one thread per output element; sum_axes: sums in double, combined in a fixed order
+// (deterministic).
+void binary(BinaryOp op, const BroadcastShape& g, const float* a, const float* b, float* y);
+void sum_axes(const ReduceShape& g, const float* x, float beta, float* y);
+void clamp(int64_t n, const float* x, float lo, float hi, float* y);
+void clamp_backward(int64_t n, const float* x, const float* dy, float lo, float hi, float* dx);
 
 // ---- optimizer updates (one fused pass per parameter; formulas and options in convkit/optim.h) -
 using convkit::AdamStep;

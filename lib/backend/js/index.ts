@@ -15,9 +15,16 @@ import {
 } from './loss.js';
 import { batchNorm2dStats, batchNorm2dForward, batchNorm2dBackward } from './batchnorm.js';
 import { dropout } from './dropout.js';
+import { binary, sumAxes, clamp, clampBackward } from './arith.js';
 import { sgdStep, adamStep, rmspropStep } from './optim.js';
+import { stridedCopy, argmax } from './layout.js';
 
 export const jsKernels: HostKernels = {
+  binary,
+  sumAxes,
+  clamp,
+  clampBackward,
+
   gemm,
   conv2dForward,
   conv2dBackward,
@@ -55,6 +62,8 @@ export const jsKernels: HostKernels = {
   batchNorm2dForward,
   batchNorm2dBackward,
   dropout,
+  stridedCopy,
+  argmax,
 
   sgdStep,
   adamStep,

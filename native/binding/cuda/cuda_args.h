@@ -63,6 +63,8 @@ void register_activation(Napi::Env env, Napi::Object cuda);
 void register_loss(Napi::Env env, Napi::Object cuda);
 void register_batchnorm(Napi::Env env, Napi::Object cuda);
 void register_elementwise(Napi::Env env, Napi::Object cuda);
+void register_arith(Napi::Env env, Napi::Object cuda);
+void register_layout(Napi::Env env, Napi::Object cuda);
 void register_optim(Napi::Env env, Napi::Object cuda);
 
 }  // namespace binding::cuda

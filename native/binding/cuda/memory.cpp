@@ -143,6 +143,8 @@ void register_cuda(Napi::Env env, Napi::Object exports) {
   cuda::register_loss(env, cuda);
   cuda::register_batchnorm(env, cuda);
   cuda::register_elementwise(env, cuda);
+  cuda::register_arith(env, cuda);
+  cuda::register_layout(env, cuda);
   cuda::register_optim(env, cuda);
   exports.Set("cuda", cuda);
 }

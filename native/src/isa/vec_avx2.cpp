@@ -42,6 +42,10 @@ struct V {
     return _mm256_or_ps(_mm256_andnot_ps(signbit(), mag), _mm256_and_ps(signbit(), sgn));
   }
   static T abs_lt(T x, float c, T a, T b) { return _mm256_blendv_ps(b, a, _mm256_cmp_ps(abs(x), set1(c), _CMP_LT_OQ)); }
+  static T in_range(T x, float lo, float hi, T a, T b) {
+    const __m256 in = _mm256_and_ps(_mm256_cmp_ps(x, set1(lo), _CMP_GE_OQ), _mm256_cmp_ps(x, set1(hi), _CMP_LE_OQ));
+    return _mm256_blendv_ps(b, a, in);
+  }
   static T round(T x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   // p * 2^n in two halves (each 2^k stays a normal number for n in [-150, 128]).
   static T scale_pow2(T p, T n) {
@@ -142,6 +146,18 @@ double k_sum_f64(const float* x, int64_t n) {
   return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
 }
 
+
+// acc[i] += x[i] in double (each float converts exactly): sum_axes's column accumulators.
+void k_acc_f64(double* acc, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 a = _mm256_loadu_ps(x + i);
+    _mm256_storeu_pd(acc + i, _mm256_add_pd(_mm256_loadu_pd(acc + i), _mm256_cvtps_pd(_mm256_castps256_ps128(a))));
+    _mm256_storeu_pd(acc + i + 4, _mm256_add_pd(_mm256_loadu_pd(acc + i + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1))));
+  }
+  for (; i < n; ++i) acc[i] += double(x[i]);
+}
+
 }  // namespace
 
 extern const VecKernels vec_kernels_avx2 = {
@@ -152,6 +168,10 @@ extern const VecKernels vec_kernels_avx2 = {
     k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row, k_conv_direct, k_conv_direct_channels, W,
     k_sgd_step,      k_adam_step,     k_rmsprop_step,
     k_axpy,          k_scale_to,      k_fill,          k_col_sums,         k_sum_f64,
+    {k_binary_vv<0>, k_binary_vv<1>, k_binary_vv<2>, k_binary_vv<3>},
+    {k_binary_vs<0>, k_binary_vs<1>, k_binary_vs<2>, k_binary_vs<3>},
+    {k_binary_sv<0>, k_binary_sv<1>, k_binary_sv<2>, k_binary_sv<3>},
+    k_clamp_fwd,     k_clamp_bwd,     k_acc_f64,
 };
 
 }  // namespace convkit

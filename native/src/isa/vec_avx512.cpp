@@ -41,6 +41,10 @@ struct V {
     return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(mag), _mm512_castps_si512(sgn), sign, 0xD8));
   }
   static T abs_lt(T x, float c, T a, T b) { return _mm512_mask_mov_ps(b, _mm512_cmp_ps_mask(abs(x), set1(c), _CMP_LT_OQ), a); }
+  static T in_range(T x, float lo, float hi, T a, T b) {
+    const __mmask16 in = _mm512_cmp_ps_mask(x, set1(lo), _CMP_GE_OQ) & _mm512_cmp_ps_mask(x, set1(hi), _CMP_LE_OQ);
+    return _mm512_mask_mov_ps(b, in, a);
+  }
   static T round(T x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static T scale_pow2(T p, T n) { return _mm512_scalef_ps(p, n); }
   static float hsum(T v) { return _mm512_reduce_add_ps(v); }
@@ -121,6 +125,19 @@ double k_sum_f64(const float* x, int64_t n) {
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(acc0, acc1), _mm512_add_pd(acc2, acc3)));
 }
 
+
+// acc[i] += x[i] in double (each float converts exactly): sum_axes's column accumulators.
+void k_acc_f64(double* acc, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 a = _mm512_loadu_ps(x + i);
+    _mm512_storeu_pd(acc + i, _mm512_add_pd(_mm512_loadu_pd(acc + i), _mm512_cvtps_pd(_mm512_castps512_ps256(a))));
+    _mm512_storeu_pd(acc + i + 8, _mm512_add_pd(_mm512_loadu_pd(acc + i + 8),
+                                                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)))));
+  }
+  for (; i < n; ++i) acc[i] += double(x[i]);
+}
+
 }  // namespace
 
 extern const VecKernels vec_kernels_avx512 = {
@@ -131,6 +148,10 @@ extern const VecKernels vec_kernels_avx512 = {
     k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row, k_conv_direct, k_conv_direct_channels, W,
     k_sgd_step,      k_adam_step,     k_rmsprop_step,
     k_axpy,          k_scale_to,      k_fill,          k_col_sums,         k_sum_f64,
+    {k_binary_vv<0>, k_binary_vv<1>, k_binary_vv<2>, k_binary_vv<3>},
+    {k_binary_vs<0>, k_binary_vs<1>, k_binary_vs<2>, k_binary_vs<3>},
+    {k_binary_sv<0>, k_binary_sv<1>, k_binary_sv<2>, k_binary_sv<3>},
+    k_clamp_fwd,     k_clamp_bwd,     k_acc_f64,
 };
 
 }  // namespace convkit

@@ -29,6 +29,7 @@ struct V {
   static T abs(T x) { return __builtin_fabsf(x); }
   static T copysign(T mag, T sgn) { return __builtin_copysignf(mag, sgn); }
   static T abs_lt(T x, float c, T a, T b) { return __builtin_fabsf(x) < c ? a : b; }
+  static T in_range(T x, float lo, float hi, T a, T b) { return x >= lo && x <= hi ? a : b; }
   static T round(T x) {  // |x| < 2^22 here (clamped); NaN passes through
     const float magic = 12582912.f;  // 1.5 * 2^23
     float t = x + magic;  // exact without -ffast-math (not reassociated)
@@ -64,6 +65,12 @@ double k_sum_f64(const float* x, int64_t n) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+
+// acc[i] += x[i] in double (each float converts exactly): sum_axes's column accumulators.
+void k_acc_f64(double* acc, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += double(x[i]);
+}
+
 }  // namespace
 
 extern const VecKernels vec_kernels_scalar = {
@@ -74,6 +81,10 @@ extern const VecKernels vec_kernels_scalar = {
     k_im2col_s1,     k_col2im_s1,     k_maxpool2x2_row, k_conv_direct, k_conv_direct_channels, W,
     k_sgd_step,      k_adam_step,     k_rmsprop_step,
     k_axpy,          k_scale_to,      k_fill,          k_col_sums,         k_sum_f64,
+    {k_binary_vv<0>, k_binary_vv<1>, k_binary_vv<2>, k_binary_vv<3>},
+    {k_binary_vs<0>, k_binary_vs<1>, k_binary_vs<2>, k_binary_vs<3>},
+    {k_binary_sv<0>, k_binary_sv<1>, k_binary_sv<2>, k_binary_sv<3>},
+    k_clamp_fwd,     k_clamp_bwd,     k_acc_f64,
 };
 
 }  // namespace convkit
