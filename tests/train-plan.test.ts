@@ -118,6 +118,9 @@ describeNative('fit with the compiled training step', () => {
     expect(reason(frozen, sgdMomentum(frozen.parameters()))).toMatch(/layer 0 \(Conv2d\) is in eval mode/);
     const wrongShape = leNet5().train();
     expect(reason(wrongShape, sgdMomentum(wrongShape.parameters()), crossEntropy, [1, 28, 28])).toMatch(/Linear.*400 features/);
+    const first = new nn.Linear(4, 4);
+    const shared = new nn.Sequential(new nn.Flatten(), first, new nn.ReLU(), first, new nn.Linear(4, 2)).train();
+    expect(reason(shared, sgdMomentum(shared.parameters()), crossEntropy, [4])).toMatch(/shared between layers/);
     const image = new nn.Sequential(new nn.Conv2d(1, 2, 3)).train();
     expect(reason(image, sgdMomentum(image.parameters()), crossEntropy, [1, 5, 5])).toMatch(/not \[classes\]/);
   });

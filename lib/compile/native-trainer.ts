@@ -68,6 +68,7 @@ export class NativeTrainer {
     }
     if ('reason' in plan) return plan;
     const params = new Set(plan.params);
+    if (params.size !== plan.params.length) return { reason: 'a parameter is shared between layers (its gradients would have to be summed)' };
     const all = model.parameters();
     if (all.length !== params.size || all.some((p) => !params.has(p))) return { reason: 'the model has parameters outside the planned layers' };
     if (optimizer.params.length !== params.size || optimizer.params.some((p) => !params.has(p))) {
