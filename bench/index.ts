@@ -1,5 +1,6 @@
 // npm run bench: every suite, one table. Ratios against peers are measured in the same run,
 // because the machines are shared and noisy.
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendInfo } from '../lib/index.js';
@@ -53,6 +54,13 @@ for (const [suite, run] of [['matmul', () => matmulRows(root)], ['torch', () => 
   const result = await run();
   rows.push(...result.rows);
   notes.push(...result.notes);
+  // The full torch run (`npm run bench -- torch`) is kept as bench/results/torch-lenet.md.
+  const markdown = (result as { markdown?: string }).markdown;
+  if (markdown && torchLimit === undefined) {
+    const path = join(root, 'bench', 'results', 'torch-lenet.md');
+    writeFileSync(path, markdown);
+    notes.push(`torch: wrote ${path}`);
+  }
 }
 
 // convkit against onnxruntime-node: a report of its own (markdown + SVG under bench/results/).

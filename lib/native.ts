@@ -11,13 +11,14 @@ import type { Backend } from './backend/types.js';
 import type { HostMemoryAddon } from './backend/host-memory.js';
 import type { CudaAddon, CudaProbe } from './backend/cuda.js';
 import type { PlanAddon } from './compile/native-runner.js';
+import type { TrainPlanAddon } from './compile/native-trainer.js';
 import { prebuiltPackageName } from './platform.js';
 
 /** The elementwise helpers the cpu backend takes from the addon instead of host.ts's loops. */
 export type NativeElementwise = Pick<Backend, 'axpy' | 'scale' | 'broadcast2d' | 'reduce2d'>;
 
 /** The addon's exports: the host kernels, its controls, and the cuda object (probe() alone in a build without nvcc). */
-export interface NativeAddon extends HostKernels, HostMemoryAddon, NativeElementwise, PlanAddon {
+export interface NativeAddon extends HostKernels, HostMemoryAddon, NativeElementwise, PlanAddon, TrainPlanAddon {
   isa(): string;
   isaNote(): string;
   supportedIsas(): string[];

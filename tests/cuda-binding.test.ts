@@ -12,7 +12,7 @@ const probe = addon?.cuda.probe();
 const cuda = (addon?.cuda ?? {}) as unknown as Record<string, (...args: unknown[]) => unknown>;
 
 // The contract's kernels: the js backend's functions without the storage ones (DeviceArray methods on cuda).
-const notKernels = new Set(['alloc', 'empty', 'release', 'fromHost', 'toHost', 'toHostAsync', 'copyFromHost', 'view', 'int32FromHost', 'allocInt32', 'uint8FromHost']);
+const notKernels = new Set(['alloc', 'empty', 'release', 'fromHost', 'toHost', 'toHostAsync', 'copyFromHost', 'view', 'int32FromHost', 'int32ToHost', 'allocInt32', 'uint8FromHost']);
 const kernelNames = Object.entries(jsBackend).filter(([name, v]) => typeof v === 'function' && !notKernels.has(name)).map(([name]) => name);
 
 function errorOf(fn: () => unknown): unknown {

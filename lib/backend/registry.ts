@@ -12,6 +12,7 @@ import { reportNativeFallback } from '../native-fallback.js';
 import { createCpuBackend } from './cpu.js';
 import { createCudaBackend, type CudaAddon, type CudaProbe } from './cuda.js';
 import type { PlanAddon } from '../compile/native-runner.js';
+import type { TrainPlanAddon } from '../compile/native-trainer.js';
 
 /** What backendInfo() returns. */
 export interface BackendInfo {
@@ -73,7 +74,7 @@ export function getDefaultDevice(): DeviceName {
 }
 
 /** @internal The addon and its host memory while the cpu backend is the native one (compiled plans); null on js. */
-export function nativePlanSupport(): { addon: PlanAddon; memory: CachedHostMemory } | null {
+export function nativePlanSupport(): { addon: PlanAddon & TrainPlanAddon; memory: CachedHostMemory } | null {
   return hostBackend === cpuBackend && native.addon ? { addon: native.addon, memory: hostMemory! } : null;
 }
 

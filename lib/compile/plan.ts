@@ -76,7 +76,7 @@ export function planLeaves(model: Module): Array<[string, Module]> {
   return out;
 }
 
-function unsupported(name: string, layer: Module, why: string): TypeError {
+export function unsupported(name: string, layer: Module, why: string): TypeError {
   return new TypeError(`compile: layer ${name} (${layer.constructor.name}) ${why}; run the model eagerly with model.forward`);
 }
 

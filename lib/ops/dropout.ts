@@ -14,6 +14,14 @@ export function checkDropoutProbability(op: string, p: unknown): number {
   return p;
 }
 
+/** @internal Keep flags for size elements, each kept with probability 1 - p, from the global generator (the compiled training step draws the same). */
+export function drawDropoutMask(size: number, p: number): Uint8Array {
+  const mask = new Uint8Array(size);
+  const generator = defaultGenerator();
+  for (let i = 0; i < mask.length; i++) mask[i] = generator.random() >= p ? 1 : 0;
+  return mask;
+}
+
 /** Zeroes each element with probability p while training; identity (x itself) otherwise or when p = 0. */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const op = 'dropout';
@@ -21,9 +29,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   input.checkLive(op);
   checkDropoutProbability(op, p);
   if (!checkBoolean(op, 'training', training, true) || p === 0) return input;
-  const mask = new Uint8Array(input.size);
-  const generator = defaultGenerator();
-  for (let i = 0; i < mask.length; i++) mask[i] = generator.random() >= p ? 1 : 0;
+  const mask = drawDropoutMask(input.size, p);
   const scale = 1 / (1 - p);
   const backend = backendFor(op, { x: input });
   const deviceMask = backend.uint8FromHost(mask);

@@ -60,8 +60,8 @@ function gradScale(reduction: LossReduction, items: number): number {
   return reduction === 'mean' ? 1 / items : 1;
 }
 
-/** Class indices as int32, each checked to be an integer in [0, classes). */
-function parseLabels(op: string, labels: unknown, n: number, classes: number, inputShape: readonly number[], inputName = 'logits'): Int32Array {
+/** @internal Class indices as int32, each checked to be an integer in [0, classes) (the compiled training step checks its labels here too). */
+export function parseLabels(op: string, labels: unknown, n: number, classes: number, inputShape: readonly number[], inputName = 'logits'): Int32Array {
   if (labels instanceof Tensor && labels.ndim !== 1) {
     // As in PyTorch: [N, 1] labels are a common slip (they would broadcast wrongly elsewhere).
     throw new RangeError(`${op}: a labels tensor must be 1-d [${n}], got shape ${formatShape(labels.shape)}`);

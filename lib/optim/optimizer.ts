@@ -58,11 +58,20 @@ export abstract class Optimizer {
         throw new TypeError(`${this.name}.step: params[${i}] is on ${p.device} but its grad is on ${p.grad.device}`);
       }
       const be = backendForDevice(p.device);
-      const s = (this.state[i] ??= { step: 0, buffers: this.allocateBuffers(be, p.size) });
-      s.step += 1;
-      this.updateParam(be, p.storage, p.grad.storage, s);
+      this.updateParam(be, p.storage, p.grad.storage, this.beginUpdate(i));
       p.version += 1;
     });
+  }
+
+  /**
+   * @internal params[i]'s state for the update about to run, made on its first update and with
+   * this update counted; step() and the compiled training step's fused update both start here.
+   */
+  beginUpdate(i: number): ParamState {
+    const p = this.params[i];
+    const s = (this.state[i] ??= { step: 0, buffers: this.allocateBuffers(backendForDevice(p.device), p.size) });
+    s.step += 1;
+    return s;
   }
 
   /** Drops every gradient (PyTorch's set_to_none default), so the next backward starts afresh. */

@@ -1,5 +1,6 @@
 // fit: the training loop. Per epoch: reseed from (seed, epoch), train over the batches
-// (forward, loss, zeroGrad, backward, step, yielding to the event loop between batches),
+// (one call of the compiled step where the model allows it, lib/compile/native-trainer.ts; else
+// forward, loss, zeroGrad, backward, step; yielding to the event loop between batches),
 // validate, record the epoch's logs, early-stopping bookkeeping, scheduler step, progress,
 // onEpochEnd, checkpoint. Loss and accuracy are summed by BatchMetrics, which on a GPU reads
 // them back without stopping the loop.
@@ -20,13 +21,15 @@ import {
 import { BatchMetrics } from './batch-metrics.js';
 import { runEvaluation } from './evaluate.js';
 import { createProgress } from './progress.js';
+import { NativeTrainer } from '../compile/native-trainer.js';
+import type { Tensor } from '../tensor.js';
 import type {
   BatchLogs, Callbacks, CheckpointOptions, DataSource, EarlyStoppingOptions, EpochLogs, FitOptions, History, MonitorName, TrainControl,
 } from './types.js';
 
 const OPTION_NAMES = [
   'epochs', 'optimizer', 'loss', 'batchSize', 'shuffle', 'validation', 'metrics', 'callbacks', 'progress',
-  'scheduler', 'earlyStopping', 'checkpoint', 'seed',
+  'scheduler', 'earlyStopping', 'checkpoint', 'seed', 'compiled',
 ] as const;
 const MONITORS: readonly MonitorName[] = ['loss', 'accuracy', 'valLoss', 'valAccuracy'];
 /** Epochs fit in the low 20 bits of an epoch's seed. */
@@ -155,6 +158,7 @@ export async function fit(model: Module, trainSet: DataSource, options: FitOptio
     seed = checkInt(op, 'seed', o.seed, 0);
     if (seed >= 2 ** 32) throw new RangeError(`${op}: seed must be below 2^32, got ${seed}`);
   }
+  const compiled = checkBoolean(op, 'compiled', o.compiled, true);
   const progress = createProgress(op, o.progress, epochs);
 
   const history: History = { epochs: [], stoppedEarly: false, bestEpoch: null };
@@ -186,6 +190,7 @@ export async function fit(model: Module, trainSet: DataSource, options: FitOptio
   const shuffleGenerator = loader.generator !== defaultGenerator() ? loader.generator : null;
   const batches = loader.length;
   const batchLogs: BatchLogs = { epoch: 0, batches, size: 0, loss: 0 };
+  let trainer: NativeTrainer | null | undefined;
   try {
     for (let epoch = startEpoch; epoch <= epochs && !control.stop; epoch++) {
       defaultGenerator().seed(epochSeed(seed, epoch, 0));
@@ -198,11 +203,22 @@ export async function fit(model: Module, trainSet: DataSource, options: FitOptio
       let batch = 0;
       const start = performance.now();
       for (const { x, y } of loader) {
-        const out = model.forward(onModelDevice(model, x));
-        const l = checkLossValue(op, loss(out, y));
-        optimizer.zeroGrad();
-        l.backward();
-        optimizer.step();
+        const input = onModelDevice(model, x);
+        // The compiled step is made at the first batch (it needs the sample shape), once per fit.
+        if (trainer === undefined) {
+          const made = compiled ? NativeTrainer.create(model, optimizer, loss, input.shape.slice(1)) : null;
+          trainer = made instanceof NativeTrainer ? made : null;
+        }
+        const done = trainer?.step(input, y) ?? null;
+        let out: Tensor, l: Tensor;
+        if (done) ({ output: out, loss: l } = done);
+        else {
+          out = model.forward(input);
+          l = checkLossValue(op, loss(out, y));
+          optimizer.zeroGrad();
+          l.backward();
+          optimizer.step();
+        }
         batch++;
         samples += y.length;
         await metrics.add(l, out, y);

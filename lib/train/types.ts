@@ -146,6 +146,14 @@ export interface FitOptions {
    * Default: drawn from the global generator, so manualSeed() decides it.
    */
   seed?: number;
+  /**
+   * Default true: on the native cpu backend, train each batch as one native call (forward,
+   * loss, backward and an SGD update, fused) when the model is a Sequential of layers a
+   * compiled model supports, the loss is crossEntropy and the optimizer updates exactly the
+   * model's parameters; other models train through the autograd tape, as with false.
+   * Gradients are then overwritten in place each step instead of being new tensors.
+   */
+  compiled?: boolean;
 }
 
 /** evaluate()'s options: the loss, the metrics and the batch size. */

@@ -20,6 +20,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   binding::register_layout(env, exports);
   binding::register_optim(env, exports);
   binding::register_plan(env, exports);
+  binding::register_train_plan(env, exports);
   binding::register_cuda(env, exports);
   return exports;
 }

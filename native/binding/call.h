@@ -48,6 +48,7 @@ void register_arith(Napi::Env env, Napi::Object exports);
 void register_layout(Napi::Env env, Napi::Object exports);
 void register_optim(Napi::Env env, Napi::Object exports);
 void register_plan(Napi::Env env, Napi::Object exports);
+void register_train_plan(Napi::Env env, Napi::Object exports);
 // The `cuda` exports object (native/binding/cuda, or cuda_absent in a build without nvcc).
 void register_cuda(Napi::Env env, Napi::Object exports);
 

@@ -276,6 +276,27 @@ void direct_forward(const ConvShape& c, const float* x, const float* w, const fl
 
 // ---- backward ------------------------------------------------------------------------------
 
+// dx of a stride-1, undilated, ungrouped conv is itself a conv: dy padded by k-1-pad, with the
+// weights flipped and in/out swapped. Where that conv takes the direct kernel (few input
+// channels: LeNet's conv2 has 6), it beats the GEMM + col2im path (conv2 at 8 images, one
+// thread: 65-70 us of CPU time against 100). Sets t and returns true when it applies.
+bool transposed_direct(const ConvShape& c, ConvShape& t) {
+  if (c.stride_h != 1 || c.stride_w != 1 || c.dilation_h != 1 || c.dilation_w != 1 || c.groups != 1) return false;
+  t = ConvShape{c.n, c.o, c.oh, c.ow, c.c, c.kh, c.kw, 1, 1, c.kh - 1 - c.pad_top, c.kw - 1 - c.pad_left,
+                c.kh - 1 - c.pad_bottom, c.kw - 1 - c.pad_right, 1, 1, 1, c.h, c.w};
+  if (t.pad_top < 0 || t.pad_left < 0 || t.pad_bottom < 0 || t.pad_right < 0) return false;
+  return use_direct(t);
+}
+
+void transposed_backward_data(const ConvShape& c, const ConvShape& t, const float* w, const float* dy, float* dx) {
+  std::vector<float> flipped(size_t(c.o * c.c * c.kh * c.kw));  // [c][o][kh][kw], each kernel turned 180 degrees
+  const int64_t taps = c.kh * c.kw;
+  for (int64_t o = 0; o < c.o; ++o)
+    for (int64_t ci = 0; ci < c.c; ++ci)
+      for (int64_t k = 0; k < taps; ++k) flipped[size_t((ci * c.o + o) * taps + k)] = w[(o * c.c + ci) * taps + taps - 1 - k];
+  direct_forward(t, dy, flipped.data(), nullptr, dx, false);
+}
+
 // dw_acc (o x kg) is overwritten by the first GEMM of this range, accumulated after that.
 void backward_range(const ConvShape& c, const Geo& g, const float* x, const float* w, const float* dy, float* dx,
                     float* dw_acc, int64_t n0, int64_t n1) {
@@ -482,6 +503,10 @@ void conv2d_backward(const ConvShape& c, const float* x, const float* w, const f
         db[oc] = float(acc);
       }
     });
+  }
+  if (ConvShape t; dx && transposed_direct(c, t)) {
+    transposed_backward_data(c, t, w, dy, dx);
+    dx = nullptr;
   }
   if (!dx && !dw) return;
   const int64_t wsize = c.o * g.kg;
