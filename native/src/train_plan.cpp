@@ -59,7 +59,9 @@ void max_pool_relu_backward(const PoolShape& p, const float* dy, const int32_t* 
     const float* g = dy + pl * ohw;
     const int32_t* a = argmax + pl * ohw;
     for (int64_t o = 0; o < ohw; ++o) {
-      if (!(yp[a[o]] <= 0.f)) dxp[a[o]] += g[o];
+      // -1: a window wholly in the padding (dilation past the input, or ONNX's pads) takes no gradient.
+      const int32_t k = a[o];
+      if (k >= 0 && !(yp[k] <= 0.f)) dxp[k] += g[o];
     }
   }
 }

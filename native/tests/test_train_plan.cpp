@@ -332,6 +332,17 @@ Model every_kind(std::mt19937& rng) {
   return m;
 }
 
+// conv + relu -> max pool with pads past its kernel (importOnnx's pools: corner windows lie wholly
+// in the padding, argmax -1, through the pool's fused ReLU backward) -> relu -> linear
+Model onnx_pads(std::mt19937& rng) {
+  Model m;
+  add(m, conv_layer(conv(2, 5, 6, 3, 3, 1, 1), true), 2 * 5 * 6, rng);
+  add(m, pool_layer(TrainOp::max_pool, pool(3, 5, 6, 2, 1, 2, false)), 3 * 5 * 6, rng);
+  add(m, simple(TrainOp::relu), 3 * 8 * 9, rng);
+  add(m, linear_layer(3 * 8 * 9, 4, false), 3 * 8 * 9, rng);
+  return m;
+}
+
 template <class F>
 void expect_error(const char* what, F&& fn) {
   bool threw = false;
@@ -419,6 +430,8 @@ int main() {
       for (size_t k = 0; k < one.size(); ++k) CHECK(one[k] == three[k], "every kind n=%lld: param %zu differs between 1 and 3 threads", (long long)n, k);
     }
   });
+  const Model padded = onnx_pads(rng);
+  for (int64_t n : {1, 4}) check_model("onnx pads", padded, n, 2, rng);
   set_num_threads(hardware_threads());
   test_errors(rng);
   return test::finish("test_train_plan");
