@@ -2,7 +2,7 @@
 // layer the plan takes, odd geometries and batch sizes; async equals sync, also when many run at
 // once; parameter changes reach it; what it cannot take, and bad input, are clear errors.
 import { describe, expect, it } from 'vitest';
-import { compile, manualSeed, nn, noGrad, optim, tensor, Tensor, crossEntropy } from '../lib/index.js';
+import { backendInfo, compile, manualSeed, nn, noGrad, optim, setNumThreads, tensor, Tensor, crossEntropy } from '../lib/index.js';
 import { backends, expectClose, randTensor, rng, withBackend, withBackendAsync } from './helpers.js';
 import { leNet5 } from './models.js';
 
@@ -43,8 +43,37 @@ const cases: Case[] = [
   },
 ];
 
+// Convs followed by a 2x2, stride-2 max pool: odd conv outputs (the pool drops the last row and column), with and without ReLU, a folded
+// BatchNorm, a conv too wide for the direct kernel (im2col).
+const convPool = (): nn.Module => new nn.Sequential(
+  new nn.Conv2d(3, 6, 3), new nn.ReLU(), new nn.MaxPool2d(2),                    // 13x11 -> 11x9 -> 5x4
+  new nn.Conv2d(6, 16, 2, { padding: 1 }), new nn.BatchNorm2d(16), new nn.MaxPool2d(2), // -> 6x5 -> 3x2
+  new nn.Conv2d(16, 40, 1), new nn.ReLU(), new nn.MaxPool2d(2, { stride: 2 }));   // -> 3x2 -> 1x1
+cases.push({ name: 'conv (+ ReLU) + 2x2 max pool, odd sizes', build: convPool, inputShape: [3, 13, 11] });
+
 for (const backend of backends) {
   describe(`compile on ${backend}`, () => {
+    it('conv + 2x2 max pool equals eager at 1 and 2 threads, batch 1 to 300', () => {
+      withBackend(backend, () => {
+        manualSeed(6);
+        const model = convPool();
+        warmBatchNorm(model, [3, 13, 11]);
+        const compiled = compile(model, { inputShape: [3, 13, 11] });
+        const before = backendInfo().native.numThreads;
+        try {
+          for (const threads of [1, 2]) {
+            setNumThreads(threads);
+            for (const n of [1, 3, 300]) {
+              const x = randTensor(r, [n, 3, 13, 11]);
+              expectClose(compiled.run(x).toArray(), noGrad(() => model.forward(x)).toArray(), `threads=${threads} n=${n}`, 1e-5, 1e-5);
+            }
+          }
+        } finally {
+          if (before) setNumThreads(before);
+        }
+      });
+    });
+
     it.each(cases)('$name equals the eager model in eval mode, sync and async', async ({ build, inputShape }) => {
       await withBackendAsync(backend, async () => {
         manualSeed(4);

@@ -267,10 +267,15 @@ void direct_images(const ConvShape& c, const float* x, const float* w, const flo
   }
 }
 
-void direct_forward(const ConvShape& c, const float* x, const float* w, const float* bias, float* y, bool relu) {
+// prepacked: weights_by_channel(c, w) made ahead (a compiled plan), or null to repack here.
+void direct_forward(const ConvShape& c, const float* x, const float* w, const float* bias, float* y, bool relu,
+                    const float* prepacked = nullptr) {
   std::vector<float> wp;
-  if (by_channels(c, active_vec_kernels().conv_lanes)) wp = weights_by_channel(c, w);
-  const float* packed = wp.empty() ? nullptr : wp.data();
+  const float* packed = nullptr;
+  if (by_channels(c, active_vec_kernels().conv_lanes)) {
+    if (!prepacked) wp = weights_by_channel(c, w);
+    packed = prepacked ? prepacked : wp.data();
+  }
   parallel_for(c.n, 1, [&](int64_t a, int64_t b) { direct_images(c, x, w, packed, bias, y, relu, a, b); });
 }
 
@@ -485,6 +490,28 @@ void conv2d_forward_relu(const ConvShape& c, const float* x, const float* w, con
   }
   conv2d_forward(c, x, w, bias, y);
   relu_forward(y, y, c.n * c.o * c.oh * c.ow);
+}
+
+std::vector<float> conv2d_prepack_weights(const ConvShape& c, const float* w) {
+  // Whether the layout is used depends on the ISA's vector width, which can change at run
+  // time (tests walk every ISA); the layout itself does not, so pack whenever it may be used.
+  if (!use_direct(c)) return {};
+  const int64_t og = c.o / c.groups;
+  if (og != 8 && og != 16 && og != 32) return {};
+  return weights_by_channel(c, w);
+}
+
+void conv2d_forward_prepacked(const ConvShape& c, const float* x, const float* w, const float* packed,
+                              const float* bias, float* y, bool relu) {
+  if (!packed || !use_direct(c)) {
+    if (relu) return conv2d_forward_relu(c, x, w, bias, y);
+    return conv2d_forward(c, x, w, bias, y);
+  }
+  validate(c);
+  check_ptr(x, "input");
+  check_ptr(w, "weight");
+  check_ptr(y, "output");
+  direct_forward(c, x, w, bias, y, relu, packed);
 }
 
 void conv2d_backward(const ConvShape& c, const float* x, const float* w, const float* dy, float* dx, float* dw,

@@ -116,6 +116,7 @@ void InferencePlan::set_weights(size_t i, const float* weight, int64_t weight_le
   auto w = std::make_shared<PlanWeights>();
   w->weight.assign(weight, weight + weight_len);
   if (bias_len) w->bias.assign(bias, bias + bias_len);
+  if (l.op == PlanOp::conv) w->packed = conv2d_prepack_weights(l.conv, weight);
   std::lock_guard<std::mutex> lock(weights_mutex_);
   weights_[i] = std::move(w);
 }
@@ -137,12 +138,9 @@ void InferencePlan::run_layer(const PlanLayer& l, const PlanWeights* w, const fl
       ConvShape c = l.conv;
       c.n = n;
       const float* bias = w->bias.empty() ? nullptr : w->bias.data();
-      if (l.epilogue == PlanEpilogue::relu) {
-        conv2d_forward_relu(c, src, w->weight.data(), bias, dst);
-        return;
-      }
-      conv2d_forward(c, src, w->weight.data(), bias, dst);
-      break;
+      const float* packed = w->packed.empty() ? nullptr : w->packed.data();
+      conv2d_forward_prepacked(c, src, w->weight.data(), packed, bias, dst, l.epilogue == PlanEpilogue::relu);
+      return;
     }
     case PlanOp::linear: {
       const int64_t in = l.in_features, out = l.out_features;

@@ -186,6 +186,38 @@ void test_large_image(std::mt19937& rng) {
   check_model("large image", m, rng);
 }
 
+// A conv (with and without ReLU) and a 2x2, stride-2 max pool: conv outputs of odd H/W (the
+// pool drops the last row/column), the direct kernel by pixels and by channels (whose weights
+// the plan prepacks once, under whichever ISA was active then) and the im2col path, batch 1 to
+// 300 at 1 and 2 threads. The result must be the kernels' bits exactly.
+void test_conv_pool(std::mt19937& rng) {
+  struct Case { const char* name; ConvShape c; bool relu; };
+  const Case cases[] = {
+      {"direct, odd 11x9", conv(3, 13, 11, 6, 3, 1, 0, 1, 1), true},
+      {"by channels, odd 7x9", conv(6, 11, 13, 16, 5, 1, 0, 1, 1), false},
+      {"by channels, 12x15 padded", conv(2, 12, 15, 16, 3, 1, 1, 1, 1), true},
+      {"im2col, 7x7", conv(5, 9, 9, 40, 3, 1, 0, 1, 1), true},
+      {"strided, 9x8", conv(3, 19, 17, 8, 3, 2, 1, 1, 1), false},
+      {"large, 41x39", conv(4, 41, 39, 12, 3, 1, 1, 1, 1), true},
+  };
+  for (const Case& k : cases) {
+    Model m;
+    add(m, conv_layer(k.c, k.relu), rng);
+    add(m, pool_layer(PlanOp::max_pool, pool(k.c.o, k.c.oh, k.c.ow, 2, 2, 0, false)), rng);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      for (int64_t n : {1, 2, 3, 67, 300}) {
+        const auto x = test::random_vector(size_t(n * m.plan.input_size()), rng);
+        std::vector<float> y(size_t(n * m.plan.output_size()), NAN);
+        m.plan.run(x.data(), n, y.data());
+        const auto want = reference(m, x, n);
+        CHECK(y.size() == want.size() && std::memcmp(y.data(), want.data(), y.size() * sizeof(float)) == 0,
+              "%s n=%lld threads=%d: differs from the kernels", k.name, (long long)n, threads);
+      }
+    }
+  }
+}
+
 template <class F>
 void expect_error(const char* what, F&& fn) {
   bool threw = false;
@@ -235,6 +267,7 @@ int main() {
     test_lenet(rng);
     test_every_kind(rng);
     test_large_image(rng);
+    test_conv_pool(rng);
   });
   test_errors();
   return test::finish("test_plan");

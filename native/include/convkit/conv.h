@@ -1,6 +1,7 @@
 // 2-D convolution, NCHW input, OIHW weight ([out, in/groups, kh, kw]), im2col + GEMM.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace convkit {
 
@@ -27,6 +28,16 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
 // conv2d_forward, then y = max(y, 0) (NaN kept), inside the kernel where the layer takes the
 // direct path (few channels), else as a second pass.
 void conv2d_forward_relu(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
+
+// The weights repacked once into the layout conv2d_forward would repack them into on every
+// call (the direct kernel's [group][c][kh][kw][o], when it vectorises over channels); empty
+// when the kernel reads them in place.
+std::vector<float> conv2d_prepack_weights(const ConvShape& s, const float* w);
+
+// conv2d_forward, or conv2d_forward_relu when relu, reading packed (from
+// conv2d_prepack_weights for the same shape, any n; may be null) instead of repacking w.
+void conv2d_forward_prepacked(const ConvShape& s, const float* x, const float* w, const float* packed,
+                              const float* bias, float* y, bool relu);
 
 // Any of dx, dw, db may be null (not wanted). Each one given is overwritten, not accumulated.
 void conv2d_backward(const ConvShape& s, const float* x, const float* w, const float* dy,

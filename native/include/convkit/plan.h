@@ -38,6 +38,7 @@ struct PlanLayer {
 // scale + shift of a channel affine (in `weight` and `bias`).
 struct PlanWeights {
   std::vector<float> weight, bias;
+  std::vector<float> packed;  // conv: conv2d_prepack_weights, made once here rather than per call
 };
 
 class InferencePlan {
