@@ -36,9 +36,8 @@ export type ImportOnnxOptions = Record<string, never>;
  * `to('cuda')` and training work as for a model built in convkit. A graph that is a plain chain
  * of such layers, with residual connections (an Add of two branches of layers from one value)
  * as nn.Residual, is returned as an nn.Sequential (which `compile()`, `save` and `exportOnnx`
- * take); any
- * other graph as an {@link OnnxModel}: `forward(x)` for one input, `run({ name: x })` for named
- * inputs and outputs. Shape computations (Shape, Gather, Concat... before a Reshape) are folded
+ * take); any other graph as an {@link OnnxModel}: `forward(x)` for one input, `run({ name: x })`
+ * for named inputs and outputs. Shape computations (Shape, Gather, Concat... before a Reshape) are folded
  * at import, or evaluated on the host at run time where they depend on a dynamic size such as
  * the batch.
  *
