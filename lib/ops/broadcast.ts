@@ -20,7 +20,8 @@ function broadcastStrides(shape: readonly number[], rank: number): number[] {
   return strides;
 }
 
-function tooManyDims(op: string, what: string): never {
+/** The RangeError for a problem the kernels cannot take: more than MAX_MERGED_DIMS dims once merged. */
+export function tooManyDims(op: string, what: string): never {
   throw new RangeError(`${op}: ${what} needs more than ${MAX_MERGED_DIMS} dims even after merging neighbours`);
 }
 

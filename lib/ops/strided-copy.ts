@@ -3,7 +3,7 @@
 // dims reduced to the fewest a kernel has to walk, so that a kernel's fast paths (one memcpy
 // per contiguous run, a blocked 2-D transpose) see the same shape whatever the op was.
 import type { AnyBackend, Storage, StridedCopy } from '../backend/types.js';
-import { MAX_MERGED_DIMS } from './broadcast.js';
+import { MAX_MERGED_DIMS, tooManyDims } from './broadcast.js';
 
 /** Row-major strides of shape. */
 export function contiguousStrides(shape: readonly number[]): number[] {
@@ -61,9 +61,7 @@ export function stridedCopyPlan(op: string, shape: readonly number[], src: Regio
       merged.unshift(outer);
     }
   }
-  if (merged.length > MAX_MERGED_DIMS) {
-    throw new RangeError(`${op}: the copy needs more than ${MAX_MERGED_DIMS} dims even after merging neighbours`);
-  }
+  if (merged.length > MAX_MERGED_DIMS) tooManyDims(op, 'the copy');
   return pack(merged.map((m) => m.n), srcOffset, merged.map((m) => m.s), dstOffset, merged.map((m) => m.d));
 }
 
