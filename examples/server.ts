@@ -3,7 +3,7 @@
 //
 //   npm run serve -- [MODEL_FILE] [--input-shape 1x32x32] [--mean 0.1307] [--std 0.3081]
 //                    [--max-batch 32] [--max-delay-ms 2] [--max-queue 1024] [--max-body-bytes 1048576]
-//                    [--workers N]     (N worker threads decode the uploads and run the batches: only HTTP stays on the event loop)
+//                    [--workers N]     (N worker threads decode the uploads and run them as batches: only HTTP stays on the event loop)
 //   PORT=3000 (default; 0 picks a free port), HOST (default: every interface)
 //
 //   curl -s --data-binary @digit.png http://localhost:3000/predict
@@ -17,10 +17,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBatcher, createWorkerPool, data, load, nn, type Batcher, type InferFunction, type WorkerPool } from '../lib/index.js';
+import { createBatcher, createWorkerPool, data, load, setNumThreads, type InferFunction, type nn } from '../lib/index.js';
 import { repoRoot } from './common/cli.js';
 import { createPredictServer } from './serve/app.js';
-import { asHttpError } from './serve/http-error.js';
+import { batcherClassifier, poolClassifier, type UploadClassifier } from './serve/classifiers.js';
 import { createOrtInfer } from './serve/ort-backend.js';
 
 const DEFAULT_MODEL = resolve(repoRoot, 'out', 'lenet', 'lenet.safetensors');
@@ -71,36 +71,29 @@ const workers = one('workers', values.workers!);
 if (!Number.isInteger(workers) || workers < 0) usageError(`--workers must be a non-negative integer, got '${values.workers}'`);
 if (workers > 0 && modelPath.endsWith('.onnx')) usageError('--workers serves convkit model files; ONNX Runtime has its own threads');
 
-// What runs a batch: the model in this thread, a pool of worker threads, or ONNX Runtime.
-let infer: InferFunction | nn.Module;
-let pool: WorkerPool | null = null;
+const maxBatch = one('max-batch', values['max-batch']!), maxQueue = one('max-queue', values['max-queue']!);
+// What answers an upload: a pool of worker threads that decode and run them (png-preprocess.ts),
+// or, in this thread, a batcher over the model or over ONNX Runtime.
+let classifier: UploadClassifier;
 try {
-  if (modelPath.endsWith('.onnx')) infer = await createOrtInfer(modelPath);
-  else if (workers > 0) {
-    // Each worker decodes uploads too (png-preprocess.ts), so PNG decoding leaves the event loop.
+  if (workers > 0) {
+    // Each worker runs its batch on its own thread: a LeNet batch is too small to split, and the
+    // pool's spinning threads would take the cores the workers and the event loop need. (The
+    // native thread pool is one per process, so this covers every worker.)
+    setNumThreads(1);
     const preprocess = new URL(`./serve/png-preprocess${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-    // The softmax too: the event loop only routes bytes and rows.
-    const p = await createWorkerPool(modelPath, { threads: workers, softmax: true, preprocess, preprocessOptions: { inputShape, mean, std } });
-    pool = p;
-    infer = (batch) => p.predict(batch, { transfer: true }); // the batch buffer is ours: move it
-  } else infer = await load(modelPath);
+    classifier = poolClassifier(await createWorkerPool(modelPath, {
+      threads: workers, softmax: true, maxBatch, maxQueue, preprocess, preprocessOptions: { inputShape, mean, std },
+    }));
+  } else {
+    const infer: InferFunction | nn.Module = modelPath.endsWith('.onnx') ? await createOrtInfer(modelPath) : await load(modelPath);
+    const batcher = createBatcher(infer, { inputShape, softmax: true, maxBatch, maxDelayMs: one('max-delay-ms', values['max-delay-ms']!), maxQueue });
+    classifier = batcherClassifier(batcher, { mean, std });
+  }
 } catch (err) {
   usageError(`cannot serve ${modelPath}: ${(err as Error).message}`);
 }
-
-let batcher: Batcher;
-try {
-  batcher = createBatcher(infer, {
-    inputShape, softmax: pool === null, concurrency: Math.max(1, workers),
-    maxBatch: one('max-batch', values['max-batch']!), maxDelayMs: one('max-delay-ms', values['max-delay-ms']!), maxQueue: one('max-queue', values['max-queue']!),
-  });
-} catch (err) {
-  usageError((err as Error).message);
-}
-const app = createPredictServer({
-  batcher, mean, std, maxBodyBytes: one('max-body-bytes', values['max-body-bytes']!),
-  decode: pool ? (body) => pool!.preprocess(body).catch((err: unknown) => { throw asHttpError(err); }) : undefined,
-});
+const app = createPredictServer({ classifier, maxBodyBytes: one('max-body-bytes', values['max-body-bytes']!) });
 
 const port = process.env.PORT === undefined ? 3000 : Number(process.env.PORT);
 if (!Number.isInteger(port) || port < 0 || port > 65535) usageError(`PORT must be an integer in [0, 65535], got '${process.env.PORT}'`);
@@ -118,7 +111,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     console.log(`server: ${signal}, finishing the requests in flight`);
     // In case a client holds a request open: give up after 10 s.
     setTimeout(() => process.exit(1), 10_000).unref();
-    app.close().then(() => pool?.close()).then(() => {
+    app.close().then(() => {
       console.log('server: closed');
       process.exit(0);
     }, (err: unknown) => {

@@ -12,6 +12,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatcher, fromImage, manualSeed, nn, predict, save } from '../lib/index.js';
 import { createPredictServer, topClasses, type PredictServer } from '../examples/serve/app.js';
+import { batcherClassifier } from '../examples/serve/classifiers.js';
 import { createTickBudget } from '../examples/serve/tick-budget.js';
 import { rng } from './helpers.js';
 
@@ -65,7 +66,7 @@ describe('the HTTP server (in process)', () => {
   let port: number;
   beforeAll(async () => {
     const batcher = createBatcher(model, { inputShape: [1, SIZE, SIZE], softmax: true, maxDelayMs: 1 });
-    app = createPredictServer({ batcher, ...norm, maxBodyBytes: 4096 });
+    app = createPredictServer({ classifier: batcherClassifier(batcher, norm), maxBodyBytes: 4096 });
     await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
     port = (app.server.address() as AddressInfo).port;
   });
@@ -141,7 +142,7 @@ describe('the HTTP server (in process)', () => {
 describe('the HTTP server, one request at a time', () => {
   it('takes the request of a client that hangs up out of the batcher queue', async () => {
     const batcher = createBatcher(model, { inputShape: [1, SIZE, SIZE], softmax: true, maxDelayMs: 60_000 });
-    const app = createPredictServer({ batcher, ...norm });
+    const app = createPredictServer({ classifier: batcherClassifier(batcher, norm) });
     await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
     const { port } = app.server.address() as AddressInfo;
     const until = async (ok: () => boolean) => { while (!ok()) await new Promise((r) => setTimeout(r, 5)); };
@@ -206,7 +207,7 @@ describe('examples/server.ts (a child process)', () => {
       const inFlight = post(port, '/predict', png(SIZE, SIZE));
       for (;;) { // until the server holds the request in its batcher's queue
         const m = JSON.parse((await post(port, '/metrics', null, 'GET')).body);
-        if (m.batcher.queued === 1) break;
+        if (m.classifier.queued === 1) break;
         await new Promise((r) => setTimeout(r, 20));
       }
       child.kill('SIGTERM');
@@ -220,7 +221,7 @@ describe('examples/server.ts (a child process)', () => {
     }
   }, 60_000);
 
-  it('--workers decodes and runs the batches on worker threads with the same answers and errors', async () => {
+  it('--workers decodes the uploads and runs them as batches on worker threads, with the same answers and errors', async () => {
     const { child, port, exited } = await startChild(['--workers', '1', '--mean', String(norm.mean), '--std', String(norm.std)]);
     try {
       const image = png(SIZE, SIZE, 5);

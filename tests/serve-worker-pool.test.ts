@@ -1,11 +1,12 @@
 // createWorkerPool: workers load the model file once and answer as in-process predict does;
 // buffers move between threads (transfer: true detaches the caller's tensor); checks.
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClosedError, createBatcher, createWorkerPool, manualSeed, nn, predict, save, Tensor, type WorkerPool } from '../lib/index.js';
+import { ClosedError, QueueFullError, createBatcher, createWorkerPool, manualSeed, nn, predict, save, Tensor, type WorkerPool } from '../lib/index.js';
 import { randData, rng } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convkit-pool-'));
@@ -95,6 +96,43 @@ describe('createWorkerPool', () => {
       await expect(withPrep.preprocess([1, 2] as unknown as Uint8Array)).rejects.toThrow(/input must be a Uint8Array or Buffer/);
     } finally {
       await withPrep.close();
+    }
+  }, 60_000);
+
+  it('predictRaw decodes and runs the inputs of a turn as one batch; a failing input rejects alone', async () => {
+    const raw = await createWorkerPool(modelPath, { threads: 1, softmax: true, maxQueue: 8, preprocess: fixture('preprocess-bytes.ts'), preprocessOptions: { scale: 0.5, batchOfOne: true } });
+    try {
+      const inputs = [3, 4, 5, 6].map((seed) => Uint8Array.from(randData(rng(seed), 64), (v) => Math.floor(Math.abs(v) * 100) % 256));
+      const x = new Tensor(Float32Array.from(inputs.flatMap((b) => Array.from(b, (v) => v * 0.5))), [4, 1, 8, 8]);
+      const want = await predict(model, x, { softmax: true });
+      // One turn: the good inputs, one that throws and one of the wrong shape, in one task.
+      const calls = [raw.predictRaw(inputs[0]!), raw.predictRaw(Buffer.alloc(10)), raw.predictRaw(inputs[1]!), raw.predictRaw(Buffer.alloc(63)), raw.predictRaw(inputs[2]!), raw.predictRaw(inputs[3]!)];
+      const settled = await Promise.allSettled(calls);
+      expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ name: 'RangeError', message: 'expected 64 bytes, got 10', status: 422 });
+      expect(String((settled[3] as PromiseRejectedResult).reason)).toMatch(/returned \[1,1,9,7\] for this input and \[1,1,8,8\] for the batch's first/);
+      [settled[0], settled[2], settled[4], settled[5]].forEach((r, i) => {
+        const row = (r as PromiseFulfilledResult<Tensor>).value;
+        expect(row.shape).toEqual([1, 4]);
+        row.data.forEach((v, k) => expect(v).toBeCloseTo(want.data[i * 4 + k]!, 6));
+      });
+      // Back-pressure: past maxQueue inputs waiting, a QueueFullError at once; the rest answer.
+      const burst = Array.from({ length: 10 }, () => raw.predictRaw(inputs[0]!));
+      const burstSettled = await Promise.allSettled(burst);
+      expect(burstSettled.filter((r) => r.status === 'fulfilled')).toHaveLength(8);
+      for (const r of burstSettled.slice(8)) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(QueueFullError);
+      // A signal shared by many calls (one per connection) keeps no listener of a settled call.
+      const hangup = new AbortController();
+      await Promise.all(Array.from({ length: 8 }, () => raw.predictRaw(inputs[1]!, { signal: hangup.signal })));
+      expect(getEventListeners(hangup.signal, 'abort')).toHaveLength(0);
+      const leaving = raw.predictRaw(inputs[1]!, { signal: hangup.signal });
+      hangup.abort(new Error('client left'));
+      await expect(leaving).rejects.toThrow('client left');
+      // A sample that the model refuses fails its whole batch, with the model's error.
+      const flat = await createWorkerPool(modelPath, { threads: 1, preprocess: fixture('preprocess-bytes.ts'), preprocessOptions: { scale: 1 } });
+      await expect(flat.predictRaw(inputs[0]!)).rejects.toThrow(/conv2d: input must be 4-d/);
+      await flat.close();
+    } finally {
+      await raw.close();
     }
   }, 60_000);
 

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 
 export interface ServerProcess {
   url: string;
+  /** The server's process id (taskset execs it, so the same process). */
+  pid: number;
   metrics(reset?: boolean): Promise<{ eventLoopDelayMs: { p50: number; p99: number; max: number }; serverErrors: number }>;
   /** Nanoseconds the main thread has waited, ready to run, for a CPU (Linux's schedstat), or null elsewhere. */
   loopWaitNs(): number | null;
@@ -13,7 +15,8 @@ export interface ServerProcess {
 
 /** cpus: a CPU list for taskset (e.g. '0'), to run the server apart from the load generator. */
 export async function startServer(root: string, modelPath: string, args: string[] = [], cpus?: string): Promise<ServerProcess> {
-  const command = [process.execPath, '--import', 'tsx', 'examples/server.ts', modelPath, ...args];
+  // As `npm run serve` runs it: a young generation of 64 MiB (see package.json).
+  const command = [process.execPath, '--max-semi-space-size=64', '--import', 'tsx', 'examples/server.ts', modelPath, ...args];
   if (cpus !== undefined) command.unshift('taskset', '-c', cpus);
   const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     cwd: root, env: { ...process.env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'],
@@ -30,6 +33,7 @@ export async function startServer(root: string, modelPath: string, args: string[
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
+    pid: child.pid!,
     async metrics(reset = false) {
       const res = await fetch(`${url}/metrics${reset ? '?reset=1' : ''}`);
       return res.json() as ReturnType<ServerProcess['metrics']>;

@@ -1,50 +1,42 @@
 // The HTTP side of examples/server.ts, on node:http: POST /predict (a PNG) answers the 5 most
-// likely classes, GET /healthz, GET /metrics (event-loop delay, counts, the batcher's stats).
-// Inference goes through a batcher, so concurrent uploads share batches; any batcher will do
-// (convkit's model, or ONNX Runtime for the bench). Every bad request gets a 4xx JSON error
-// and the server keeps serving; close() lets in-flight requests finish.
+// likely classes, GET /healthz, GET /metrics (event-loop delay, counts, the classifier's stats).
+// What turns an upload into probabilities is given (classifiers.ts: a batcher in this process,
+// or a worker pool), so the same server serves convkit or ONNX Runtime for the bench. Every bad
+// request gets a 4xx JSON error and the server keeps serving; close() lets in-flight requests finish.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { ClosedError, QueueFullError, type Batcher, type Tensor } from '../../lib/index.js';
+import { ClosedError, QueueFullError } from '../../lib/index.js';
+import type { UploadClassifier } from './classifiers.js';
 import { HttpError } from './http-error.js';
-import { pngToTensor } from './png-input.js';
 import { createTickBudget } from './tick-budget.js';
 
 export interface PredictServerOptions {
-  /** Answers one sample with its class probabilities (created with softmax: true). */
-  batcher: Batcher;
-  /** Normalisation applied to the pixels after /255, as the model was trained. */
-  mean: number | number[];
-  std: number | number[];
+  /** Answers one upload with its class probabilities. */
+  classifier: UploadClassifier;
   /** The largest body accepted, in bytes (default 1 MiB); larger is a 413. */
   maxBodyBytes?: number;
   /** How many classes to answer (default 5). */
   top?: number;
   /**
-   * How an upload becomes the model's input (default: pngToTensor on this thread). A worker
-   * pool's preprocess moves the decoding off the event loop; its errors carry their status.
+   * The most time one turn of the event loop spends on request work (decoding, answering), in
+   * ms (default 2); the rest waits a turn (tick-budget.ts), so that a burst of uploads or of
+   * answers does not hold timers and new connections back for its whole length.
    */
-  decode?: (body: Buffer) => Tensor | Promise<Tensor>;
-  /** With the default decode: the most time one turn of the event loop spends decoding, in ms (default 2); the rest waits a turn. */
-  decodeBudgetMs?: number;
+  turnBudgetMs?: number;
 }
 
 export interface PredictServer {
   server: Server;
-  /** Stops accepting connections, lets in-flight requests finish, then closes the batcher. */
+  /** Stops accepting connections, lets in-flight requests finish, then closes the classifier. */
   close(): Promise<void>;
 }
 
 export function createPredictServer(options: PredictServerOptions): PredictServer {
-  const { batcher, mean, std } = options;
+  const { classifier } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 2 ** 20;
   const topK = options.top ?? 5;
-  const decodeTurn = createTickBudget(options.decodeBudgetMs ?? 2);
-  const decode = options.decode ?? (async (body: Buffer) => {
-    await decodeTurn();
-    return pngToTensor(body, { inputShape: batcher.inputShape, mean, std });
-  });
+  const turn = createTickBudget(options.turnBudgetMs ?? 2);
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
   const counts = { requests: 0, ok: 0, clientErrors: 0, serverErrors: 0 };
@@ -59,7 +51,7 @@ export function createPredictServer(options: PredictServerOptions): PredictServe
   server.headersTimeout = 10_000;
 
   // One AbortController per connection, aborted when the client hangs up, takes that client's
-  // requests out of the batcher's queue. Cheaper than one per request (an AbortSignal is an
+  // requests out of the queue. Cheaper than one per request (an AbortSignal is an
   // EventTarget, with a Map of listeners), and the same, since a connection's requests go together.
   const hangups = new WeakMap<Socket, AbortController>();
   server.on('connection', (socket: Socket) => {
@@ -81,15 +73,17 @@ export function createPredictServer(options: PredictServerOptions): PredictServe
       if (req.method !== 'GET') throw methodNotAllowed('GET');
       const body = metrics(loopDelay);
       if (query >= 0 && new URLSearchParams(target.slice(query + 1)).get('reset') === '1') loopDelay.reset();
-      return send(res, 200, { ...body, ...counts, batcher: batcher.stats });
+      return send(res, 200, { ...body, ...counts, classifier: classifier.stats });
     }
     if (path !== '/predict') throw new HttpError(404, `no route ${path}: POST /predict, GET /healthz, GET /metrics`);
     if (req.method !== 'POST') throw methodNotAllowed('POST');
     const body = await readBody(req, maxBodyBytes);
-    const x = await decode(body);
-    const answer = batcher.predict(x, { signal: hangups.get(req.socket)?.signal });
-    if (closing) batcher.flush(); // shutting down: no waiting for others to join the batch
-    send(res, 200, { top: topClasses((await answer).data, topK) });
+    await turn();
+    const answer = classifier.classify(body, hangups.get(req.socket)?.signal);
+    if (closing) classifier.flush(); // shutting down: no waiting for others to join the batch
+    const probabilities = await answer;
+    await turn(); // a batch's answers come back together: spread them over turns too
+    send(res, 200, { top: topClasses(probabilities, topK) });
   }
 
   function fail(res: ServerResponse, err: unknown): void {
@@ -122,9 +116,9 @@ export function createPredictServer(options: PredictServerOptions): PredictServe
     closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve())); // waits for in-flight requests
       server.closeIdleConnections();
-      batcher.flush(); // what is queued runs now; requests still uploading are flushed as they arrive
+      classifier.flush(); // what is queued runs now; requests still uploading are flushed as they arrive
       await closed;
-      await batcher.close();
+      await classifier.close();
       loopDelay.disable();
     })();
     return closing;

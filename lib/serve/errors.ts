@@ -1,11 +1,11 @@
 // The errors serving code raises under load, as classes with a stable `code`, so that a server
 // can map them to a status (503 for a full queue) without matching messages.
 
-/** The batcher's queue holds maxQueue waiting requests: back-pressure, retry later. */
+/** A batcher's or worker pool's queue holds maxQueue waiting requests: back-pressure, retry later. */
 export class QueueFullError extends Error {
   readonly code = 'ERR_CONVKIT_QUEUE_FULL';
-  constructor(readonly maxQueue: number) {
-    super(`batcher: the queue is full (${maxQueue} requests waiting); retry later, or raise maxQueue`);
+  constructor(readonly maxQueue: number, what = 'batcher') {
+    super(`${what}: the queue is full (${maxQueue} requests waiting); retry later, or raise maxQueue`);
     this.name = 'QueueFullError';
   }
 }

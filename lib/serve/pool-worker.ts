@@ -4,6 +4,7 @@
 import { getPriority, setPriority } from 'node:os';
 import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
 import { load } from '../io/model-file.js';
+import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { inferBatchSync } from '../train/infer-batch.js';
 import { softmaxRows } from '../train/softmax-option.js';
@@ -19,13 +20,18 @@ export interface PoolResult {
   shape: number[];
 }
 
-/** Raw inputs packed in one buffer: input i is bytes [ends[i - 1] ?? 0, ends[i]). */
+/**
+ * Raw inputs packed in one buffer: input i is bytes [ends[i - 1] ?? 0, ends[i]). With predict,
+ * their samples then run through the model as one batch (softmax over its rows when asked).
+ */
 export interface PreprocessTask {
   buffer: ArrayBuffer;
   ends: number[];
+  predict: boolean;
+  softmax: boolean;
 }
 
-/** Every sample's data in one buffer, in order; a failed input has no shape and an error instead. */
+/** Every sample's data (or output row's, with predict) in one buffer, in order; a failed input has no shape and an error instead. */
 export interface PreprocessResult {
   buffer: ArrayBuffer;
   shapes: Array<number[] | null>;
@@ -65,10 +71,8 @@ class Moved implements PoolResult {
 
 export default async function run(task: PoolTask | PreprocessTask | 'ready'): Promise<unknown> {
   if (task === 'ready') return true; // the pool's start-up check: the model loaded
-  if ('ends' in task) return preprocessAll(task);
-  // This thread is there to block: the forward runs on it, not on the libuv pool.
-  let y = inferBatchSync(model, new Tensor(new Float32Array(task.buffer), task.shape));
-  if (task.softmax) y = softmaxRows('workerPool', y);
+  if ('ends' in task) return task.predict ? predictAll(task) : preprocessAll(task);
+  const y = forward(new Tensor(new Float32Array(task.buffer), task.shape), task.softmax);
   // The output's own buffer moves as it is when it is a plain V8 buffer: exactly the output,
   // and below 1 MiB, where host memory never comes from the addon's block cache (whose blocks
   // belong to this thread's cache). Anything else is copied once into a fresh buffer, then moved.
@@ -77,28 +81,65 @@ export default async function run(task: PoolTask | PreprocessTask | 'ready'): Pr
   return Piscina.move(new Moved(own ? (d.buffer as ArrayBuffer) : d.slice().buffer, y.shape.slice()));
 }
 
-async function preprocessAll({ buffer, ends }: PreprocessTask): Promise<unknown> {
-  const samples: Float32Array[] = [];
-  const shapes: Array<number[] | null> = [];
-  const errors: Array<ThrownError | null> = [];
+/** This thread is there to block: the forward runs on it, not on the libuv pool. */
+function forward(x: Tensor, softmax: boolean): Tensor {
+  const y = inferBatchSync(model, x);
+  return softmax ? softmaxRows('workerPool', y) : y;
+}
+
+/** Each input's sample, or what the preprocess function threw for it. */
+async function prepareAll({ buffer, ends }: PreprocessTask, op: string): Promise<Array<Tensor | ThrownError>> {
+  const out: Array<Tensor | ThrownError> = [];
   let start = 0;
   for (const end of ends) {
     try {
       const t = await prepare!(Buffer.from(buffer, start, end - start), preprocessOptions);
-      if (!(t instanceof Tensor) || t.device !== 'cpu') throw new TypeError(`workerPool.preprocess: the preprocess function must return a host Tensor, got ${t instanceof Tensor ? `one on ${t.device}` : typeof t}`);
-      samples.push(t.data);
-      shapes.push(t.shape.slice());
-      errors.push(null);
+      if (!(t instanceof Tensor) || t.device !== 'cpu') throw new TypeError(`${op}: the preprocess function must return a host Tensor, got ${t instanceof Tensor ? `one on ${t.device}` : typeof t}`);
+      out.push(t);
     } catch (err) {
-      shapes.push(null);
-      errors.push(thrown(err));
+      out.push(thrown(err));
     }
     start = end;
   }
-  const out = new Float32Array(samples.reduce((n, d) => n + d.length, 0));
+  return out;
+}
+
+async function preprocessAll(task: PreprocessTask): Promise<unknown> {
+  const prepared = await prepareAll(task, 'workerPool.preprocess');
+  const samples = prepared.filter((p): p is Tensor => p instanceof Tensor);
+  const out = new Float32Array(samples.reduce((n, t) => n + t.size, 0));
   let offset = 0;
-  for (const d of samples) { out.set(d, offset); offset += d.length; }
-  return Piscina.move(new MovedSamples(out.buffer, shapes, errors));
+  for (const t of samples) { out.set(t.data, offset); offset += t.size; }
+  return moveResult(out, prepared.map((p) => (p instanceof Tensor ? p.shape.slice() : null)), prepared);
+}
+
+/** The samples of one task run as one batch; each input gets its row [1, ...]. */
+async function predictAll(task: PreprocessTask): Promise<unknown> {
+  const op = 'workerPool.predictRaw';
+  const prepared = await prepareAll(task, op);
+  const first = prepared.find((p): p is Tensor => p instanceof Tensor);
+  if (first && first.shape[0] !== 1) prepared[prepared.indexOf(first)] = thrown(new TypeError(`${op}: the preprocess function must return one sample as a batch of one, [1, ...], got ${formatShape(first.shape)}`));
+  const good = first && first.shape[0] === 1 ? first.shape : null;
+  // A sample shaped unlike the first good one cannot join its batch: that input fails alone.
+  for (const [i, p] of prepared.entries()) {
+    if (p instanceof Tensor && !(good && sameShape(p.shape, good))) prepared[i] = thrown(new TypeError(`${op}: the preprocess function returned ${formatShape(p.shape)} for this input and ${good ? formatShape(good) : 'no batch of one'} for the batch's first`));
+  }
+  const samples = prepared.filter((p): p is Tensor => p instanceof Tensor);
+  if (samples.length === 0) return moveResult(new Float32Array(0), prepared.map(() => null), prepared);
+  const x = new Float32Array(samples.length * samples[0]!.size);
+  samples.forEach((t, i) => x.set(t.data, i * t.size));
+  const y = forward(new Tensor(x, [samples.length, ...good!.slice(1)]), task.softmax);
+  const row = [1, ...y.shape.slice(1)];
+  return moveResult(y.data.slice(), prepared.map((p) => (p instanceof Tensor ? row : null)), prepared);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function moveResult(data: Float32Array, shapes: Array<number[] | null>, prepared: Array<Tensor | ThrownError>): unknown {
+  const errors = prepared.map((p) => (p instanceof Tensor ? null : p));
+  return Piscina.move(new MovedSamples(data.buffer as ArrayBuffer, shapes, errors));
 }
 
 class MovedSamples implements PreprocessResult {

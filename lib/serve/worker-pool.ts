@@ -16,7 +16,7 @@ import { checkBoolean, checkInt, checkOptions, checkTensor } from '../check.js';
 import { describe, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkCallOptions, type CallOptions } from './check-input.js';
-import { ClosedError } from './errors.js';
+import { ClosedError, QueueFullError } from './errors.js';
 import type { PoolResult, PoolTask, PreprocessResult, PreprocessTask, ThrownError } from './pool-worker.js';
 
 /** createWorkerPool()'s options. */
@@ -25,8 +25,13 @@ export interface WorkerPoolOptions {
   threads?: number;
   /** Softmax over the classes of an [N, C] output (default false: raw outputs). */
   softmax?: boolean;
-  /** Tasks waiting for a free worker before predict rejects (default Infinity, piscina's). */
+  /**
+   * Tasks waiting for a free worker before predict rejects, and raw inputs waiting to be sent
+   * before preprocess and predictRaw reject with QueueFullError (default Infinity).
+   */
   maxQueue?: number;
+  /** The most raw inputs one preprocess or predictRaw task carries (default 64). */
+  maxBatch?: number;
   /**
    * A module (a path or a file URL) that each worker imports once, for `pool.preprocess`: its
    * default export turns one raw input into one sample, `(input: Buffer, options) => Tensor`
@@ -67,6 +72,15 @@ export interface WorkerPool {
    * and own enumerable primitive properties (a `status`, a `code`).
    */
   preprocess(input: Uint8Array, options?: CallOptions): Promise<Tensor>;
+  /**
+   * The model's output for one raw input: the preprocess module makes the sample and the model
+   * runs it, in one worker task. The inputs travel together as preprocess's do (up to
+   * `maxBatch` in one task), and their samples run as one batch: a server needs no batcher, and
+   * each batch costs one message hop instead of two. The module must return one sample as a
+   * batch of one, [1, ...] (as fromImage does); the answer is that sample's row, [1, ...] (with
+   * softmax: true, its probabilities). A failing input rejects alone, as in preprocess.
+   */
+  predictRaw(input: Uint8Array, options?: CallOptions): Promise<Tensor>;
   /** Lets running and queued tasks finish, then stops the threads. */
   close(): Promise<void>;
   readonly threads: number;
@@ -82,10 +96,11 @@ function workerFile(): string {
 export async function createWorkerPool(modelPath: string, options: WorkerPoolOptions = {}): Promise<WorkerPool> {
   const op = 'createWorkerPool';
   if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError(`${op}: modelPath must be a non-empty string, got ${describe(modelPath)}`);
-  const o = checkOptions<WorkerPoolOptions>(op, options, ['threads', 'softmax', 'maxQueue', 'preprocess', 'preprocessOptions', 'priority']);
+  const o = checkOptions<WorkerPoolOptions>(op, options, ['threads', 'softmax', 'maxQueue', 'maxBatch', 'preprocess', 'preprocessOptions', 'priority']);
   const threads = o.threads === undefined ? Math.max(1, availableParallelism() - 1) : checkInt(op, 'threads', o.threads, 1);
   const softmax = checkBoolean(op, 'softmax', o.softmax, false);
   const maxQueue = o.maxQueue === undefined ? Infinity : checkInt(op, 'maxQueue', o.maxQueue, 0);
+  const maxBatch = o.maxBatch === undefined ? 64 : checkInt(op, 'maxBatch', o.maxBatch, 1);
   const priority = o.priority === undefined ? constants.priority.PRIORITY_BELOW_NORMAL : checkInt(op, 'priority', o.priority, 0);
   if (priority > 19) throw new RangeError(`${op}: priority must be in [0, 19] (19 lowest), got ${priority}`);
   if (!existsSync(modelPath)) throw new RangeError(`${op}: no model file at '${modelPath}'`);
@@ -101,7 +116,7 @@ export async function createWorkerPool(modelPath: string, options: WorkerPoolOpt
     await pool.destroy();
     throw err;
   }
-  return new PiscinaPool(pool, threads, softmax, preprocess !== null);
+  return new PiscinaPool(pool, { threads, softmax, hasPreprocess: preprocess !== null, maxQueue, maxBatch });
 }
 
 /** The preprocess module as a file URL that a worker can import. */
@@ -120,12 +135,27 @@ interface PendingInput {
   settled: boolean;
 }
 
+interface PoolSettings {
+  threads: number;
+  softmax: boolean;
+  hasPreprocess: boolean;
+  maxQueue: number;
+  maxBatch: number;
+}
+
+/** Raw inputs become samples (preprocess) or the model's outputs for them (predictRaw). */
+type RawKind = 'samples' | 'outputs';
+
 class PiscinaPool implements WorkerPool {
   private closed = false;
-  private inputs: PendingInput[] = [];
-  private sending = 0; // preprocess tasks in flight
+  private readonly waiting: Record<RawKind, PendingInput[]> = { samples: [], outputs: [] };
+  private sending = 0; // raw-input tasks in flight
   private sendScheduled = false;
-  constructor(private readonly pool: Piscina, readonly threads: number, private readonly softmax: boolean, private readonly hasPreprocess: boolean) {}
+  private onIdle: (() => void) | null = null; // close() waits for the raw inputs taken
+  readonly threads: number;
+  constructor(private readonly pool: Piscina, private readonly settings: PoolSettings) {
+    this.threads = settings.threads;
+  }
 
   async predict(x: Tensor, options?: WorkerPoolCallOptions): Promise<Tensor> {
     const op = 'workerPool.predict';
@@ -140,26 +170,39 @@ class PiscinaPool implements WorkerPool {
     // Moved as is only when asked and when x is its whole buffer; else one copy, which is moved.
     const whole = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer;
     const buffer = transfer && whole ? (d.buffer as ArrayBuffer) : d.slice().buffer;
-    const task: PoolTask = { buffer, shape: x.shape.slice(), softmax: this.softmax };
+    const task: PoolTask = { buffer, shape: x.shape.slice(), softmax: this.settings.softmax };
     const result = (await this.pool.run(task, { transferList: [buffer], signal: o.signal ?? null })) as PoolResult;
     return new Tensor(new Float32Array(result.buffer), result.shape);
   }
 
   preprocess(input: Uint8Array, options?: CallOptions): Promise<Tensor> {
-    const op = 'workerPool.preprocess';
+    return this.raw('workerPool.preprocess', 'samples', input, options);
+  }
+
+  predictRaw(input: Uint8Array, options?: CallOptions): Promise<Tensor> {
+    return this.raw('workerPool.predictRaw', 'outputs', input, options);
+  }
+
+  private raw(op: string, kind: RawKind, input: Uint8Array, options?: CallOptions): Promise<Tensor> {
     try {
       if (!(input instanceof Uint8Array)) throw new TypeError(`${op}: input must be a Uint8Array or Buffer, got ${describe(input)}`);
       const signal = checkCallOptions(op, options);
-      if (!this.hasPreprocess) throw new TypeError(`${op}: this pool has no preprocess module (createWorkerPool's preprocess option)`);
+      if (!this.settings.hasPreprocess) throw new TypeError(`${op}: this pool has no preprocess module (createWorkerPool's preprocess option)`);
       if (this.closed) throw new ClosedError('workerPool');
       if (signal?.aborted) return Promise.reject(signal.reason);
+      const queue = this.waiting[kind];
+      if (queue.length >= this.settings.maxQueue) throw new QueueFullError(this.settings.maxQueue, 'workerPool');
       return new Promise<Tensor>((resolve, reject) => {
         const pending: PendingInput = { input, resolve, reject, settled: false };
         if (signal) {
-          // The worker's answer is dropped; rejecting now is all a caller can observe.
-          signal.addEventListener('abort', () => settle(pending, () => reject(signal.reason)), { once: true });
+          // The worker's answer is dropped; rejecting now is all a caller can observe. The
+          // listener goes once settled: a signal may outlive many calls (one per connection).
+          const onAbort = () => settle(pending, () => reject(signal.reason));
+          signal.addEventListener('abort', onAbort, { once: true });
+          pending.resolve = (t) => { signal.removeEventListener('abort', onAbort); resolve(t); };
+          pending.reject = (err) => { signal.removeEventListener('abort', onAbort); reject(err); };
         }
-        this.inputs.push(pending);
+        queue.push(pending);
         this.scheduleSend();
       });
     } catch (err) {
@@ -173,20 +216,27 @@ class PiscinaPool implements WorkerPool {
    * the workers are busy, the inputs of several turns do: fewer, larger messages.
    */
   private scheduleSend(): void {
-    if (this.sendScheduled || this.inputs.length === 0 || this.sending >= this.threads) return;
+    if (this.sendScheduled || this.sending >= this.threads || !this.nextKind()) return;
     this.sendScheduled = true;
     setImmediate(() => {
       this.sendScheduled = false;
-      if (this.sending >= this.threads) return;
-      this.sending++;
-      void this.sendInputs(this.inputs.splice(0)).finally(() => {
-        this.sending--;
-        this.scheduleSend();
-      });
+      for (let kind = this.nextKind(); kind && this.sending < this.threads; kind = this.nextKind()) {
+        this.sending++;
+        void this.sendInputs(kind, this.waiting[kind].splice(0, this.settings.maxBatch)).finally(() => {
+          this.sending--;
+          this.scheduleSend();
+          if (this.sending === 0 && !this.nextKind()) this.onIdle?.();
+        });
+      }
     });
   }
 
-  private async sendInputs(items: PendingInput[]): Promise<void> {
+  /** Which inputs go next: predictRaw's first, since each of them is a whole request waiting. */
+  private nextKind(): RawKind | null {
+    return this.waiting.outputs.length > 0 ? 'outputs' : this.waiting.samples.length > 0 ? 'samples' : null;
+  }
+
+  private async sendInputs(kind: RawKind, items: PendingInput[]): Promise<void> {
     const live = items.filter((it) => !it.settled);
     if (live.length === 0) return;
     const ends: number[] = [];
@@ -194,7 +244,7 @@ class PiscinaPool implements WorkerPool {
     for (const it of live) ends.push((size += it.input.byteLength));
     const bytes = new Uint8Array(size);
     live.forEach((it, i) => bytes.set(it.input, i === 0 ? 0 : ends[i - 1]!));
-    const task: PreprocessTask = { buffer: bytes.buffer, ends };
+    const task: PreprocessTask = { buffer: bytes.buffer, ends, predict: kind === 'outputs', softmax: this.settings.softmax };
     let result: PreprocessResult;
     try {
       result = (await this.pool.run(task, { transferList: [bytes.buffer] })) as PreprocessResult;
@@ -216,6 +266,8 @@ class PiscinaPool implements WorkerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    while (this.sending > 0 || this.nextKind()) await new Promise<void>((resolve) => { this.onIdle = resolve; });
+    this.onIdle = null;
     await this.pool.close();
   }
 }

@@ -6,6 +6,7 @@
 #include "convkit/denormals.h"
 #include "convkit/error.h"
 #include "convkit/host_memory.h"
+#include "convkit/scheduling.h"
 
 namespace binding {
 namespace {
@@ -39,6 +40,7 @@ class KernelWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     convkit::FlushDenormalsScope flush;
+    convkit::batch_scheduling_on_this_thread();  // from the next call on, its wake-up does not preempt the event loop
     try {
       work_();
     } catch (const convkit::Error& e) {

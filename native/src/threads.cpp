@@ -13,6 +13,7 @@
 
 #include "convkit/denormals.h"
 #include "convkit/error.h"
+#include "convkit/scheduling.h"
 
 namespace convkit {
 namespace {
@@ -117,6 +118,7 @@ class ThreadPool {
 
   void worker_loop(int tid, uint64_t seen) {
     flush_denormals_on_this_thread();
+    batch_scheduling_on_this_thread();
     for (;;) {
       auto has_news = [&] {
         return stopping_.load(std::memory_order_acquire) || epoch_.load(std::memory_order_acquire) != seen;
