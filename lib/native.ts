@@ -25,6 +25,8 @@ export interface NativeAddon extends HostKernels, HostMemoryAddon, NativeElement
   setIsa(name: string): void;
   numThreads(): number;
   setNumThreads(n: number): void;
+  /** SCHED_BATCH for the calling thread (Linux; native/include/convkit/scheduling.h); whether it now runs so. */
+  batchScheduleThisThread(): boolean;
   cuda: Partial<CudaAddon> & { probe(): CudaProbe };
 }
 

@@ -6,7 +6,7 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClosedError, QueueFullError, createBatcher, createWorkerPool, manualSeed, nn, predict, save, Tensor, type WorkerPool } from '../lib/index.js';
+import { backendInfo, ClosedError, QueueFullError, createBatcher, createWorkerPool, manualSeed, nn, predict, save, Tensor, type WorkerPool } from '../lib/index.js';
 import { randData, rng } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convkit-pool-'));
@@ -143,12 +143,15 @@ describe('createWorkerPool', () => {
     await expect(createWorkerPool(modelPath, { threads: 1, preprocess: new URL(fixture('preprocess-no-default.ts'), 'file:') })).rejects.toThrow(/must export a default function/);
   }, 60_000);
 
-  it.runIf(process.platform === 'linux')('runs its workers at the priority given, below the event loop', async () => {
-    // Each thread's nice value is field 19 of /proc/self/task/TID/stat.
-    const niceThreads = (nice: number) => readdirSync('/proc/self/task').filter((tid) => {
+  it.runIf(process.platform === 'linux')('runs its workers at the priority given, below the event loop, under SCHED_BATCH', async () => {
+    // Each thread's nice value is field 19 of /proc/self/task/TID/stat, its policy field 41.
+    const threadsWith = (field: number, value: number) => readdirSync('/proc/self/task').filter((tid) => {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === nice;
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3]) === value;
     }).length;
+    const niceThreads = (nice: number) => threadsWith(19, nice);
+    const SCHED_BATCH = 3;
+    const batchBefore = threadsWith(41, SCHED_BATCH);
     expect(getPriority()).toBeLessThan(17);
     const before = niceThreads(17);
     const low = await createWorkerPool(modelPath, { threads: 2, priority: 17 });
@@ -157,6 +160,10 @@ describe('createWorkerPool', () => {
       for (let waited = 0; niceThreads(17) - before < 2 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
       expect(niceThreads(17) - before).toBeGreaterThanOrEqual(2);
       expect(getPriority()).toBeLessThan(17); // the event loop's thread keeps its own
+      // Their wake-ups do not preempt the event loop (where the addon loads; CONVKIT_SCHED_BATCH=0 turns it off).
+      if (backendInfo().native.isa && process.env.CONVKIT_SCHED_BATCH !== '0') expect(threadsWith(41, SCHED_BATCH) - batchBefore).toBeGreaterThanOrEqual(2);
+      const loopStat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+      expect(Number(loopStat.slice(loopStat.lastIndexOf(')') + 2).split(' ')[41 - 3])).toBe(0); // the event loop's thread keeps SCHED_OTHER
     } finally {
       await low.close();
     }

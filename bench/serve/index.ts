@@ -117,8 +117,10 @@ function medianRow(runs: ServeRow[]): ServeRow {
  */
 async function measureAll(contenders: Contender[]): Promise<ServeRow[]> {
   const body = digitPng();
-  // A short warm-up: first-call costs (lazy init, JIT) stay out of the figures.
-  for (const { server } of contenders) await autocannon({ url: `${server.url}/predict`, connections: 4, duration: 1, method: 'POST', body });
+  // A warm-up at the largest load: first-call costs (lazy init, JIT) and the heap's growth to
+  // its steady size stay out of the figures (the first seconds under load scavenge far more).
+  const warmUp = Math.max(...connectionCounts);
+  for (const { server } of contenders) await autocannon({ url: `${server.url}/predict`, connections: warmUp, duration: 3, method: 'POST', body });
   const rows = contenders.map(() => [] as ServeRow[]); // per server, per connection count
   for (const connections of connectionCounts) {
     const runs = contenders.map(() => [] as ServeRow[]);

@@ -136,6 +136,15 @@ export function setNumThreads(n: number): void {
 }
 
 /**
+ * Puts the calling thread under SCHED_BATCH where the addon can (Linux): for a thread that
+ * exists to compute, so that its wake-ups do not preempt the event loop
+ * (native/include/convkit/scheduling.h). Whether it now runs so.
+ */
+export function batchScheduleThisThread(): boolean {
+  return native.addon?.batchScheduleThisThread() ?? false;
+}
+
+/**
  * What runs and why: the current and available backends, which native addon loaded (prebuilt or
  * built, its path, ISA, threads) or why none did, and the GPU or why there is none.
  */

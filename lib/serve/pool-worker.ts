@@ -3,6 +3,7 @@
 // tensor's bytes move between threads without a structured-clone copy.
 import { getPriority, setPriority } from 'node:os';
 import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
+import { batchScheduleThisThread } from '../backend/registry.js';
 import { load } from '../io/model-file.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -53,6 +54,9 @@ const { modelPath, preprocess, preprocessOptions, priority } = Piscina.workerDat
 // Linux, where setPriority(0, n) sets this thread's nice value; elsewhere it sets the whole
 // process's, the event loop's too. Never raised: that needs privileges.
 if (process.platform === 'linux' && priority > getPriority()) setPriority(priority);
+// And, as convkit's compute threads, under SCHED_BATCH: the event loop's message wakes this
+// thread, which then no longer preempts the loop on its core (Linux; a no-op elsewhere).
+batchScheduleThisThread();
 const model = await load(modelPath);
 const prepare = preprocess === null ? null : await importPreprocess(preprocess);
 

@@ -4,6 +4,7 @@
 #include "call.h"
 #include "convkit/error.h"
 #include "convkit/isa.h"
+#include "convkit/scheduling.h"
 #include "convkit/threads.h"
 
 namespace binding {
@@ -51,6 +52,13 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   });
 }
 
+// For threads that exist to compute (a serving pool's workers): their wake-ups stop preempting
+// the event loop, as convkit's own compute threads' do. True if this thread now runs that way.
+Napi::Value batch_schedule_this_thread(const Napi::CallbackInfo& info) {
+  convkit::batch_scheduling_on_this_thread();
+  return Napi::Boolean::New(info.Env(), convkit::this_thread_batch_scheduled());
+}
+
 }  // namespace
 
 void register_controls(Napi::Env env, Napi::Object exports) {
@@ -58,6 +66,7 @@ void register_controls(Napi::Env env, Napi::Object exports) {
   exports.Set("isaNote", Napi::Function::New(env, isa_note, "isaNote"));
   exports.Set("supportedIsas", Napi::Function::New(env, supported_isas, "supportedIsas"));
   exports.Set("setIsa", Napi::Function::New(env, set_isa, "setIsa"));
+  exports.Set("batchScheduleThisThread", Napi::Function::New(env, batch_schedule_this_thread, "batchScheduleThisThread"));
   exports.Set("numThreads", Napi::Function::New(env, num_threads, "numThreads"));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
 }
