@@ -4,6 +4,7 @@
 //   npm run serve -- [MODEL_FILE] [--input-shape 1x32x32] [--mean 0.1307] [--std 0.3081]
 //                    [--max-batch 32] [--max-delay-ms 2] [--max-queue 1024] [--max-body-bytes 1048576]
 //                    [--workers N]     (N worker threads decode the uploads and run them as batches: only HTTP stays on the event loop)
+//                    [--worker-priority idle|0-19]  (idle, the default: the workers use only CPU time that nothing else wants)
 //   PORT=3000 (default; 0 picks a free port), HOST (default: every interface)
 //
 //   curl -s --data-binary @digit.png http://localhost:3000/predict
@@ -43,6 +44,7 @@ const { values, positionals } = (() => {
         'max-queue': { type: 'string', default: '1024' },
         'max-body-bytes': { type: 'string', default: String(2 ** 20) },
         workers: { type: 'string', default: '0' },
+        'worker-priority': { type: 'string', default: 'idle' },
       },
     });
   } catch (err) {
@@ -70,6 +72,10 @@ const mean = perChannel('mean', values.mean!), std = perChannel('std', values.st
 const workers = one('workers', values.workers!);
 if (!Number.isInteger(workers) || workers < 0) usageError(`--workers must be a non-negative integer, got '${values.workers}'`);
 if (workers > 0 && modelPath.endsWith('.onnx')) usageError('--workers serves convkit model files; ONNX Runtime has its own threads');
+// A server first: by default the workers run only on CPU time that the event loop (and anything
+// else on the machine) leaves, so that the loop never waits for them. On a machine shared with
+// other busy work, give them a nice value instead (10 is createWorkerPool's default).
+const workerPriority = values['worker-priority'] === 'idle' ? 'idle' : one('worker-priority', values['worker-priority']!);
 
 const maxBatch = one('max-batch', values['max-batch']!), maxQueue = one('max-queue', values['max-queue']!);
 // What answers an upload: a pool of worker threads that decode and run them (png-preprocess.ts),
@@ -83,7 +89,7 @@ try {
     setNumThreads(1);
     const preprocess = new URL(`./serve/png-preprocess${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
     classifier = poolClassifier(await createWorkerPool(modelPath, {
-      threads: workers, softmax: true, maxBatch, maxQueue, preprocess, preprocessOptions: { inputShape, mean, std },
+      threads: workers, softmax: true, maxBatch, maxQueue, priority: workerPriority, preprocess, preprocessOptions: { inputShape, mean, std },
     }));
   } else {
     const infer: InferFunction | nn.Module = modelPath.endsWith('.onnx') ? await createOrtInfer(modelPath) : await load(modelPath);

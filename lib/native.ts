@@ -25,8 +25,8 @@ export interface NativeAddon extends HostKernels, HostMemoryAddon, NativeElement
   setIsa(name: string): void;
   numThreads(): number;
   setNumThreads(n: number): void;
-  /** SCHED_BATCH for the calling thread (Linux; native/include/convkit/scheduling.h); whether it now runs so. */
-  batchScheduleThisThread(): boolean;
+  /** SCHED_BATCH or SCHED_IDLE for the calling thread (Linux; native/include/convkit/scheduling.h); its policy afterwards. */
+  scheduleThisThread(policy: 'batch' | 'idle'): 'normal' | 'batch' | 'idle' | 'other';
   cuda: Partial<CudaAddon> & { probe(): CudaProbe };
 }
 

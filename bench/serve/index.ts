@@ -10,7 +10,7 @@
 // CPUs (`taskset -c 1 npm run bench:serve -- --server-cpus 0`) autocannon gets a core of its own.
 //
 // Three servers when all is there: convkit in one process, convkit with N worker threads
-// (default: the cores less one; 0 skips it), and ONNX Runtime. They run side by side, and each
+// (default: one per core, at the server's default priority, idle; 0 skips it), and ONNX Runtime. They run side by side, and each
 // row is the median of --rounds runs that alternate between them round by round.
 //
 // The model is the LeNet that `npm start` saved (out/lenet/lenet.safetensors), else the same
@@ -37,7 +37,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '1,16,64' },
-    workers: { type: 'string', default: String(Math.max(1, availableParallelism() - 1)) },
+    workers: { type: 'string', default: String(availableParallelism()) },
     out: { type: 'string', default: join(root, 'out', 'bench-serve') },
     'server-cpus': { type: 'string' },
     docs: { type: 'boolean', default: false },

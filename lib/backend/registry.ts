@@ -136,12 +136,13 @@ export function setNumThreads(n: number): void {
 }
 
 /**
- * Puts the calling thread under SCHED_BATCH where the addon can (Linux): for a thread that
- * exists to compute, so that its wake-ups do not preempt the event loop
- * (native/include/convkit/scheduling.h). Whether it now runs so.
+ * Puts the calling thread under SCHED_BATCH (its wake-ups do not preempt the event loop) or
+ * SCHED_IDLE (it runs only on CPU time nobody else wants) where the addon can, on Linux: for a
+ * thread that exists to compute (native/include/convkit/scheduling.h). Its policy afterwards,
+ * or null without the addon.
  */
-export function batchScheduleThisThread(): boolean {
-  return native.addon?.batchScheduleThisThread() ?? false;
+export function scheduleThisThread(policy: 'batch' | 'idle'): string | null {
+  return native.addon?.scheduleThisThread(policy) ?? null;
 }
 
 /**

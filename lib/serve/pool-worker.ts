@@ -3,7 +3,7 @@
 // tensor's bytes move between threads without a structured-clone copy.
 import { getPriority, setPriority } from 'node:os';
 import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
-import { batchScheduleThisThread } from '../backend/registry.js';
+import { scheduleThisThread } from '../backend/registry.js';
 import { load } from '../io/model-file.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -48,15 +48,20 @@ export interface ThrownError {
 
 type PreprocessFunction = (input: Buffer, options: unknown) => Tensor | Promise<Tensor>;
 
-const { modelPath, preprocess, preprocessOptions, priority } = Piscina.workerData as { modelPath: string; preprocess: string | null; preprocessOptions: unknown; priority: number };
-// Below the event loop's priority, so that the loop runs first when they share a core: on 2
-// cores under load, its delay p99 went from 11-12 ms to 5-7 ms at the same requests/s. Only on
-// Linux, where setPriority(0, n) sets this thread's nice value; elsewhere it sets the whole
-// process's, the event loop's too. Never raised: that needs privileges.
-if (process.platform === 'linux' && priority > getPriority()) setPriority(priority);
-// And, as convkit's compute threads, under SCHED_BATCH: the event loop's message wakes this
-// thread, which then no longer preempts the loop on its core (Linux; a no-op elsewhere).
-batchScheduleThisThread();
+const { modelPath, preprocess, preprocessOptions, priority } = Piscina.workerData as { modelPath: string; preprocess: string | null; preprocessOptions: unknown; priority: number | 'idle' };
+if (priority === 'idle') {
+  // Only on CPU time nobody else wants: the event loop, and anything else, always goes first.
+  scheduleThisThread('idle');
+} else {
+  // Below the event loop's priority, so that the loop runs first when they share a core: on 2
+  // cores under load, its delay p99 went from 11-12 ms to 5-7 ms at the same requests/s. Only on
+  // Linux, where setPriority(0, n) sets this thread's nice value; elsewhere it sets the whole
+  // process's, the event loop's too. Never raised: that needs privileges.
+  if (process.platform === 'linux' && priority > getPriority()) setPriority(priority);
+  // And under SCHED_BATCH, as convkit's compute threads: the event loop's message wakes this
+  // thread, which then does not preempt the loop on its core (Linux; a no-op elsewhere).
+  scheduleThisThread('batch');
+}
 const model = await load(modelPath);
 const prepare = preprocess === null ? null : await importPreprocess(preprocess);
 

@@ -41,12 +41,17 @@ export interface WorkerPoolOptions {
   /** The second argument of the preprocess function (structured-cloned into each worker). */
   preprocessOptions?: unknown;
   /**
-   * The workers' scheduling priority, as `os.setPriority` takes it: 19 lowest, 0 normal. Default
-   * 10 (`os.constants.priority.PRIORITY_BELOW_NORMAL`): where the workers and the event loop
-   * share cores, the loop runs first, so its delay stays small while the workers keep the
-   * cores busy. It only ever lowers a worker, and only on Linux, where each thread has its own.
+   * The workers' scheduling priority: a nice value as `os.setPriority` takes it (19 lowest, 0
+   * normal), or 'idle'. Default 10 (`os.constants.priority.PRIORITY_BELOW_NORMAL`): where the
+   * workers and the event loop share cores, the loop runs first, so its delay stays small while
+   * the workers keep the cores busy; the workers also run under SCHED_BATCH, so that the
+   * loop's messages waking them do not preempt it. 'idle' (SCHED_IDLE) runs them only on CPU
+   * time that no other thread wants: the loop never waits for them, but any other busy process
+   * on the machine starves them, so it suits a machine that serves and does little else. Only
+   * on Linux, where each thread has its own; a nice value is never raised (that needs
+   * privileges).
    */
-  priority?: number;
+  priority?: number | 'idle';
 }
 
 /** The options of one WorkerPool.predict call. */
@@ -101,8 +106,9 @@ export async function createWorkerPool(modelPath: string, options: WorkerPoolOpt
   const softmax = checkBoolean(op, 'softmax', o.softmax, false);
   const maxQueue = o.maxQueue === undefined ? Infinity : checkInt(op, 'maxQueue', o.maxQueue, 0);
   const maxBatch = o.maxBatch === undefined ? 64 : checkInt(op, 'maxBatch', o.maxBatch, 1);
-  const priority = o.priority === undefined ? constants.priority.PRIORITY_BELOW_NORMAL : checkInt(op, 'priority', o.priority, 0);
-  if (priority > 19) throw new RangeError(`${op}: priority must be in [0, 19] (19 lowest), got ${priority}`);
+  if (typeof o.priority === 'string' && o.priority !== 'idle') throw new TypeError(`${op}: priority must be a nice value in [0, 19] or 'idle', got ${describe(o.priority)}`);
+  const priority = o.priority === undefined ? constants.priority.PRIORITY_BELOW_NORMAL : o.priority === 'idle' ? 'idle' : checkInt(op, 'priority', o.priority, 0);
+  if (typeof priority === 'number' && priority > 19) throw new RangeError(`${op}: priority must be in [0, 19] (19 lowest) or 'idle', got ${priority}`);
   if (!existsSync(modelPath)) throw new RangeError(`${op}: no model file at '${modelPath}'`);
   const preprocess = o.preprocess === undefined ? null : moduleUrl(op, o.preprocess);
   const workerData = { modelPath, preprocess, preprocessOptions: o.preprocessOptions, priority };

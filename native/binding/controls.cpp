@@ -52,11 +52,17 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   });
 }
 
-// For threads that exist to compute (a serving pool's workers): their wake-ups stop preempting
-// the event loop, as convkit's own compute threads' do. True if this thread now runs that way.
-Napi::Value batch_schedule_this_thread(const Napi::CallbackInfo& info) {
-  convkit::batch_scheduling_on_this_thread();
-  return Napi::Boolean::New(info.Env(), convkit::this_thread_batch_scheduled());
+// For threads that exist to compute (a serving pool's workers): 'batch' makes their wake-ups
+// stop preempting the event loop, as convkit's own compute threads' do; 'idle' lets them run
+// only on CPU time nobody else wants. Returns the thread's policy afterwards.
+Napi::Value schedule_this_thread(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] {
+    const std::string policy = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    if (policy == "batch") convkit::batch_scheduling_on_this_thread();
+    else if (policy == "idle") convkit::idle_scheduling_on_this_thread();
+    else throw Napi::TypeError::New(info.Env(), "scheduleThisThread: policy must be 'batch' or 'idle'");
+    return Napi::String::New(info.Env(), convkit::policy_name(convkit::this_thread_policy()));
+  });
 }
 
 }  // namespace
@@ -66,7 +72,7 @@ void register_controls(Napi::Env env, Napi::Object exports) {
   exports.Set("isaNote", Napi::Function::New(env, isa_note, "isaNote"));
   exports.Set("supportedIsas", Napi::Function::New(env, supported_isas, "supportedIsas"));
   exports.Set("setIsa", Napi::Function::New(env, set_isa, "setIsa"));
-  exports.Set("batchScheduleThisThread", Napi::Function::New(env, batch_schedule_this_thread, "batchScheduleThisThread"));
+  exports.Set("scheduleThisThread", Napi::Function::New(env, schedule_this_thread, "scheduleThisThread"));
   exports.Set("numThreads", Napi::Function::New(env, num_threads, "numThreads"));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
 }

@@ -20,8 +20,8 @@ int current_policy() {
   return policy;
 }
 
-// From SCHED_OTHER to SCHED_BATCH at the same nice value: no privilege needed. A failure (a
-// sandbox that forbids it) leaves the thread as it was, which only preempts as before.
+// From SCHED_OTHER to SCHED_BATCH or SCHED_IDLE: no privilege needed. A failure (a sandbox
+// that forbids it) leaves the thread as it was, which only preempts as before.
 void set_policy(int policy) {
   sched_param param{};
   pthread_setschedparam(pthread_self(), policy, &param);
@@ -42,17 +42,38 @@ bool batch_scheduling_enabled() {
 #endif
 }
 
-bool this_thread_batch_scheduled() {
+ThreadPolicy this_thread_policy() {
 #if CONVKIT_HAS_SCHED_BATCH
-  return current_policy() == SCHED_BATCH;
+  switch (current_policy()) {
+    case SCHED_OTHER: return ThreadPolicy::normal;
+    case SCHED_BATCH: return ThreadPolicy::batch;
+    case SCHED_IDLE: return ThreadPolicy::idle;
+    default: return ThreadPolicy::other;
+  }
 #else
-  return false;
+  return ThreadPolicy::other;
 #endif
+}
+
+const char* policy_name(ThreadPolicy policy) {
+  switch (policy) {
+    case ThreadPolicy::normal: return "normal";
+    case ThreadPolicy::batch: return "batch";
+    case ThreadPolicy::idle: return "idle";
+    default: return "other";
+  }
 }
 
 void batch_scheduling_on_this_thread() {
 #if CONVKIT_HAS_SCHED_BATCH
   if (batch_scheduling_enabled() && current_policy() == SCHED_OTHER) set_policy(SCHED_BATCH);
+#endif
+}
+
+void idle_scheduling_on_this_thread() {
+#if CONVKIT_HAS_SCHED_BATCH
+  const int policy = current_policy();
+  if (policy == SCHED_OTHER || policy == SCHED_BATCH) set_policy(SCHED_IDLE);
 #endif
 }
 

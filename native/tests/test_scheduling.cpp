@@ -1,5 +1,6 @@
 // SCHED_BATCH on Linux: the pool's threads run under it from their start, and a thread that asks
 // (a libuv worker on its first async call) switches to it; CONVKIT_SCHED_BATCH=0 turns it off.
+// SCHED_IDLE is for a thread that asks for it (a serving pool's worker).
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -13,7 +14,7 @@ int main() {
 #if defined(__linux__)
   CHECK(convkit::batch_scheduling_enabled() == !(std::getenv("CONVKIT_SCHED_BATCH") && std::string(std::getenv("CONVKIT_SCHED_BATCH")) == "0"),
         "enabled unless CONVKIT_SCHED_BATCH=0");
-  CHECK(!convkit::this_thread_batch_scheduled(), "the main thread starts under the default policy");
+  CHECK(convkit::this_thread_policy() == convkit::ThreadPolicy::normal, "the main thread starts under the default policy");
   convkit::set_num_threads(3);
   const auto caller = std::this_thread::get_id();
   std::atomic<int> pool_threads{0}, batch{0};
@@ -24,19 +25,26 @@ int main() {
       while (std::chrono::steady_clock::now() < until) {}
       if (std::this_thread::get_id() == caller) return;
       pool_threads++;
-      if (convkit::this_thread_batch_scheduled()) batch++;
+      if (convkit::this_thread_policy() == convkit::ThreadPolicy::batch) batch++;
     });
   }
   CHECK(pool_threads.load() > 0, "some share of a region ran on a pool thread");
-  CHECK(!convkit::this_thread_batch_scheduled(), "a parallel region leaves its caller's policy alone");
+  CHECK(convkit::this_thread_policy() == convkit::ThreadPolicy::normal, "a parallel region leaves its caller's policy alone");
   std::thread asker([&] {
     convkit::batch_scheduling_on_this_thread();
-    const bool switched = convkit::this_thread_batch_scheduled();
+    const bool switched = convkit::this_thread_policy() == convkit::ThreadPolicy::batch;
     CHECK(switched == convkit::batch_scheduling_enabled(), "a thread that asks runs under SCHED_BATCH exactly when enabled");
     // Where the sandbox let this thread switch, the pool's threads switched too.
     if (switched) CHECK(batch.load() == pool_threads.load(), "%d of %d pool threads under SCHED_BATCH", batch.load(), pool_threads.load());
   });
   asker.join();
+  std::thread idler([] {
+    convkit::idle_scheduling_on_this_thread();
+    CHECK(convkit::this_thread_policy() == convkit::ThreadPolicy::idle, "a thread that asks for SCHED_IDLE gets it (policy %s)",
+          convkit::policy_name(convkit::this_thread_policy()));
+  });
+  idler.join();
+  CHECK(convkit::this_thread_policy() == convkit::ThreadPolicy::normal, "other threads' policies leave the caller's alone");
 #endif
   return test::finish("test_scheduling");
 }

@@ -15,12 +15,19 @@ namespace convkit {
 // Whether compute threads switch to SCHED_BATCH (read once from CONVKIT_SCHED_BATCH).
 bool batch_scheduling_enabled();
 
-// Whether the calling thread runs under SCHED_BATCH now (for tests).
-bool this_thread_batch_scheduled();
+// The calling thread's scheduling policy now (other: real-time, deadline, or not Linux).
+enum class ThreadPolicy { normal, batch, idle, other };
+ThreadPolicy this_thread_policy();
+const char* policy_name(ThreadPolicy policy);
 
 // Switches this thread to SCHED_BATCH for its lifetime, when enabled and when it runs under the
 // default policy (a thread made real-time or idle keeps what it has).
 void batch_scheduling_on_this_thread();
 
+// Switches this thread to SCHED_IDLE for its lifetime (from the default or batch policy): it
+// runs only on CPU time that no other thread wants. For threads that must never delay the event
+// loop, such as the workers of a machine that serves and does little else; under other load on
+// the machine they get next to nothing. Not governed by CONVKIT_SCHED_BATCH: it is asked for.
+void idle_scheduling_on_this_thread();
 
 }  // namespace convkit
