@@ -1,13 +1,15 @@
 // The compute threads' scheduling policy. On Linux they run under SCHED_BATCH: the same share of
 // the CPU as any other thread of the same nice value, but their wake-ups do not preempt the
-// thread that is running. Without it, the libuv worker that an async call wakes was placed on
-// the event loop's core and preempted the loop for its whole first time slice, and the pool's
-// threads, woken for each parallel region, did the same: on 2 cores the loop's 1 ms timer was
-// 2-4 ms late around each LeNet batch run with runAsync. The pool's threads take the policy when
-// they start, a libuv worker when it first runs convkit's async work, and both keep it: the
-// wake-up is what preempts, so a policy taken only while the work runs comes too late. Node's
-// other work on those libuv threads (fs, crypto, zlib) then runs the same way, at the same
-// share of the CPU. CONVKIT_SCHED_BATCH=0 turns it off (elsewhere than Linux it is always off).
+// thread that is running (sched(7)). The event loop wakes a libuv worker for every async call,
+// and the pool wakes its threads for every parallel region; under the default policy a woken
+// thread may take the core of the thread that woke it, the event loop's. With SCHED_BATCH, 200
+// back-to-back LeNet runAsync calls on 2 cores saw about a fifth fewer 1 ms timer ticks late by
+// more than 0.8 ms (a modest gain, measured in alternating runs on a noisy VM). The pool's
+// threads take the policy when they start, a libuv worker when it first runs convkit's async
+// work, and both keep it: the wake-up is what preempts, so a policy taken only while the work
+// runs comes too late. Node's other work on those libuv threads (fs, crypto, zlib) then runs the
+// same way, at the same share of the CPU. CONVKIT_SCHED_BATCH=0 turns it off (elsewhere than
+// Linux it is always off).
 #pragma once
 
 namespace convkit {
