@@ -1,6 +1,6 @@
 // nn.Residual: y = body(x) + shortcut(x). Its children and state dict names, its config
 // through save/load, summary's rows, a ResNet basic block trained on cpu and js alike and
-// gradchecked, and compiled (the eager runner runs the plan's stack steps).
+// gradchecked, and compiled (the native plan runs the stack steps on cpu, the eager runner elsewhere).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,7 +128,7 @@ describe('a ResNet basic block trains', () => {
 
 describe('compile and predict on a model with a Residual', () => {
   for (const backend of backends) {
-    it(`compile runs it with the eager runner on ${backend}: model.forward's eval outputs, BatchNorm folded`, async () => {
+    it(`compile runs it (on cpu as one native call) on ${backend}: model.forward's eval outputs, BatchNorm folded`, async () => {
       await withBackendAsync(backend, async () => {
         manualSeed(12);
         const model = tinyResNet();
@@ -145,6 +145,7 @@ describe('compile and predict on a model with a Residual', () => {
           const eager = noGrad(() => m.forward(x));
           m.train();
           const compiled = session.run(x);
+          expect(session.runnerKind).toBe(backend === 'cpu' ? 'native' : 'eager');
           expect(compiled.shape).toEqual(eager.shape);
           expectClose(compiled.toArray(), eager.toArray(), `${backend} compiled`, 1e-4, 1e-5);
           expectClose((await session.runAsync(x)).toArray(), eager.toArray(), `${backend} runAsync`, 1e-4, 1e-5);

@@ -11,7 +11,7 @@ import { describe, formatShape, parseShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { EagerRunner } from './eager-runner.js';
 import { NativeRunner } from './native-runner.js';
-import { buildPlan, type Plan } from './plan.js';
+import { buildPlan, nativeRunnable, type Plan } from './plan.js';
 import { sourceTensors, stepWeights } from './weights.js';
 
 /** compile()'s options. */
@@ -67,6 +67,11 @@ export class CompiledModel {
     return new Tensor(y, [input.shape[0], ...this.outputShape]);
   }
 
+  /** @internal Which runner the last call used: the native plan (one call into the addon) or eager ops. */
+  get runnerKind(): 'native' | 'eager' | null {
+    return this.runner?.kind ?? null;
+  }
+
   /** The native plan's output memory for input's batch: the cpu backend's, not zero-filled (the plan writes all of it). */
   private emptyOutput(input: Tensor): Float32Array {
     return backendForDevice('cpu').empty(input.shape[0] * this.outputSize) as Float32Array;
@@ -86,7 +91,7 @@ export class CompiledModel {
   /** The runner for x's device and the current backend, with fresh weights. */
   private prepare(x: Tensor): Runner {
     const device = x.device;
-    const native = device === 'cpu' && !this.plan.branches ? nativePlanSupport() : null; // the native plan is a chain
+    const native = device === 'cpu' && nativeRunnable(this.plan) ? nativePlanSupport() : null;
     const current = this.runner;
     const same = current && (native ? current.kind === 'native' : current.kind === 'eager' && current.device === device);
     if (!same) {

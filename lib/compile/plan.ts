@@ -47,7 +47,10 @@ export type PlanStep =
 
 export interface Plan {
   steps: PlanStep[];
-  /** Whether it holds a Residual's stack steps, which only the eager runner runs. */
+  /**
+   * Whether it holds a Residual's stack steps. The native plan runs them when every join adds
+   * values of one shape; a join that broadcasts runs on the eager runner.
+   */
   branches: boolean;
   /** Per sample, without the batch dim. */
   inputShape: readonly number[];
@@ -169,4 +172,9 @@ export function buildPlan(model: Module, inputShape: readonly number[]): Plan {
   if (steps.length === 0) throw new TypeError('compile: the model has no layer that computes anything; run it eagerly');
   const branches = steps.some((s) => s.op === 'save');
   return { steps, branches, inputShape: inputShape.slice(), outputShape: shape.slice() };
+}
+
+/** Whether the native plan runs this plan: a chain, or residual joins of same-shaped values. */
+export function nativeRunnable(plan: Plan): boolean {
+  return plan.steps.every((step) => step.op !== 'addSaved' || (step.shape.length === step.savedShape.length && step.shape.every((d, i) => d === step.savedShape[i])));
 }

@@ -29,7 +29,8 @@ convkit::PlanOp op_named(const std::string& name, const char* fn) {
       {"conv", PlanOp::conv},       {"linear", PlanOp::linear},   {"maxPool", PlanOp::max_pool},
       {"avgPool", PlanOp::avg_pool}, {"channelAffine", PlanOp::channel_affine}, {"relu", PlanOp::relu},
       {"leakyRelu", PlanOp::leaky_relu}, {"sigmoid", PlanOp::sigmoid}, {"tanh", PlanOp::tanh},
-      {"softmax", PlanOp::softmax}};
+      {"softmax", PlanOp::softmax}, {"save", PlanOp::save},       {"swap", PlanOp::swap},
+      {"addSaved", PlanOp::add_saved}};
   for (const auto& [n, op] : ops)
     if (name == n) return op;
   throw convkit::Error(convkit::ErrorKind::range, std::string(fn) + ": unknown layer op '" + name + "'");

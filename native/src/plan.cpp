@@ -28,15 +28,24 @@ constexpr int64_t kChunkFloats = int64_t(64) << 10;  // 256 KiB of activation pe
 
 std::string s(int64_t v) { return std::to_string(v); }
 
-// Two activation buffers per executing thread, grown on demand and kept between calls, so a
-// steady stream of calls touches no new pages.
+// Activation buffers per executing thread, grown on demand and kept between calls, so a steady
+// stream of calls touches no new pages: two for a chain (each layer writes the one it does not
+// read), and one more for each value a residual block puts aside.
 struct Arena {
-  std::vector<float> a, b;
-  void reserve(int64_t n) {
-    if (int64_t(a.size()) < n) {
-      a.assign(size_t(n), 0.f);
-      b.assign(size_t(n), 0.f);
+  std::vector<std::vector<float>> buffers;
+  std::vector<const float*> saved;  // the values put aside, innermost last
+  void reserve(size_t count, int64_t n) {
+    if (buffers.size() < count) buffers.resize(count);
+    for (auto& b : buffers)
+      if (int64_t(b.size()) < n) b.assign(size_t(n), 0.f);
+  }
+  // A buffer that holds neither the current value nor one put aside.
+  float* free_buffer(const float* current) {
+    for (auto& b : buffers) {
+      float* p = b.data();
+      if (p != current && std::find(saved.begin(), saved.end(), p) == saved.end()) return p;
     }
+    throw_range("compile: no free activation buffer (an unbalanced residual block)");
   }
 };
 thread_local Arena tls_arena;
@@ -88,6 +97,24 @@ void InferencePlan::add(PlanLayer l, int64_t in_size) {
                     s(in_size) + " inputs per image");
       l.out_size = in_size;
       flops_per_image_ += 4 * in_size;
+      break;
+    case PlanOp::save:
+      saved_sizes_.push_back(in_size);
+      depth_ = std::max(depth_, saved_sizes_.size());
+      l.out_size = in_size;
+      break;
+    case PlanOp::swap:
+      if (saved_sizes_.empty()) throw_range(where + " (swap): nothing was put aside");
+      l.out_size = saved_sizes_.back();
+      saved_sizes_.back() = in_size;
+      break;
+    case PlanOp::add_saved:
+      if (saved_sizes_.empty()) throw_range(where + " (add): nothing was put aside");
+      if (saved_sizes_.back() != in_size)
+        throw_range(where + " (add): adds " + s(saved_sizes_.back()) + " elements per image to " + s(in_size));
+      saved_sizes_.pop_back();
+      l.out_size = in_size;
+      flops_per_image_ += in_size;
       break;
     default:
       l.out_size = in_size;
@@ -185,31 +212,57 @@ void InferencePlan::run_layer(const PlanLayer& l, const PlanWeights* w, const fl
       softmax_forward(src, dst, n * (l.in_size / per), l.softmax_dim, l.softmax_inner);
       break;
     }
+    case PlanOp::save:
+    case PlanOp::swap:
+    case PlanOp::add_saved:
+      throw_range("compile: a residual step runs in run_layers, not as a layer");
   }
   if (l.epilogue == PlanEpilogue::relu) relu_forward(dst, dst, n * l.out_size);  // in place
 }
 
+// n images of x through every layer into y, each layer on all n at once.
+void InferencePlan::run_layers(const Snapshot& w, const float* x, int64_t n, float* y) const {
+  Arena& arena = tls_arena;
+  arena.reserve(2 + depth_, n * largest_activation());
+  arena.saved.clear();
+  const float* current = x;
+  for (size_t li = 0; li < layers_.size(); ++li) {
+    const PlanLayer& l = layers_[li];
+    if (l.op == PlanOp::save) {
+      arena.saved.push_back(current);
+      continue;
+    }
+    if (l.op == PlanOp::swap) {
+      std::swap(current, arena.saved.back());
+      continue;
+    }
+    float* dst = li + 1 == layers_.size() ? y : arena.free_buffer(current);
+    if (l.op == PlanOp::add_saved) {
+      const float* other = arena.saved.back();
+      const int64_t count = n * l.in_size;
+      for (int64_t i = 0; i < count; ++i) dst[i] = current[i] + other[i];
+      arena.saved.pop_back();
+    } else {
+      run_layer(l, w[li].get(), current, n, dst);
+    }
+    current = dst;
+  }
+  if (current != y) std::memcpy(y, current, size_t(n * output_size()) * sizeof(float));
+}
+
 // Images [0, n) of x through every layer, in chunks that keep each activation in L2.
 void InferencePlan::run_images(const Snapshot& w, const float* x, int64_t n, float* y) const {
-  const int64_t largest = largest_activation();
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(n, kChunkFloats / largest));
-  Arena& arena = tls_arena;
-  arena.reserve(chunk * largest);
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(n, kChunkFloats / largest_activation()));
   const int64_t in = input_size(), out = output_size();
   for (int64_t i0 = 0; i0 < n; i0 += chunk) {
     const int64_t nb = std::min(chunk, n - i0);
-    const float* src = x + i0 * in;
-    for (size_t li = 0; li < layers_.size(); ++li) {
-      const bool last = li + 1 == layers_.size();
-      float* dst = last ? y + i0 * out : (li % 2 == 0 ? arena.a.data() : arena.b.data());
-      run_layer(layers_[li], w[li].get(), src, nb, dst);
-      src = dst;
-    }
+    run_layers(w, x + i0 * in, nb, y + i0 * out);
   }
 }
 
 void InferencePlan::run(const float* x, int64_t n, float* y) const {
   if (layers_.empty()) throw_range("compile: the plan has no layers");
+  if (!saved_sizes_.empty()) throw_range("compile: a residual block puts a value aside that no add takes back");
   if (!x || !y) throw_type("compile: run needs an input and an output");
   if (n < 1) return;
   const Snapshot w = snapshot();
@@ -227,15 +280,7 @@ void InferencePlan::run(const float* x, int64_t n, float* y) const {
       if (a < b) run_images(w, x + a * input_size(), b - a, y + a * output_size());
     });
   } else {
-    // Fewer images than threads: each layer on the whole batch, its kernel using every thread.
-    Arena& arena = tls_arena;
-    arena.reserve(n * largest_activation());
-    const float* src = x;
-    for (size_t li = 0; li < layers_.size(); ++li) {
-      float* dst = li + 1 == layers_.size() ? y : (li % 2 == 0 ? arena.a.data() : arena.b.data());
-      run_layer(layers_[li], w[li].get(), src, n, dst);
-      src = dst;
-    }
+    run_layers(w, x, n, y);  // fewer images than threads: each layer's kernel uses every thread
   }
 }
 

@@ -1,6 +1,7 @@
 // InferencePlan against the same kernels called one by one on the whole batch: every layer
 // kind, odd geometries, batch 1 to 67 (serial, one-layer-at-a-time and image-parallel paths),
-// at 1 and 3 threads, on every ISA; and the errors a bad plan gets.
+// at 1 and 3 threads, on every ISA; residual blocks (save, swap, add); and the errors a bad
+// plan gets.
 #include <cstring>
 
 #include "convkit/activation.h"
@@ -33,6 +34,7 @@ struct Model {
   InferencePlan plan;
   std::vector<PlanLayer> layers;          // as added (with sizes)
   std::vector<PlanWeights> weights;       // per layer
+  std::vector<int64_t> saved;             // sizes put aside by save, while adding
 };
 
 void add(Model& m, PlanLayer l, std::mt19937& rng) {
@@ -62,6 +64,9 @@ void add(Model& m, PlanLayer l, std::mt19937& rng) {
     case PlanOp::conv: back.out_size = l.conv.o * l.conv.oh * l.conv.ow; break;
     case PlanOp::max_pool: case PlanOp::avg_pool: back.out_size = l.pool.c * l.pool.oh * l.pool.ow; break;
     case PlanOp::linear: back.out_size = l.out_features; break;
+    case PlanOp::save: m.saved.push_back(back.in_size); back.out_size = back.in_size; break;
+    case PlanOp::swap: back.out_size = m.saved.back(); m.saved.back() = back.in_size; break;
+    case PlanOp::add_saved: m.saved.pop_back(); back.out_size = back.in_size; break;
     default: back.out_size = back.in_size;
   }
 }
@@ -69,9 +74,12 @@ void add(Model& m, PlanLayer l, std::mt19937& rng) {
 // The reference: each layer's kernel on the whole batch, the epilogue as its own pass.
 std::vector<float> reference(const Model& m, const std::vector<float>& x, int64_t n) {
   std::vector<float> cur = x;
+  std::vector<std::vector<float>> saved;
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const PlanLayer& l = m.layers[i];
     const PlanWeights& w = m.weights[i];
+    if (l.op == PlanOp::save) { saved.push_back(cur); continue; }
+    if (l.op == PlanOp::swap) { cur.swap(saved.back()); continue; }
     std::vector<float> next(size_t(n * l.out_size));
     switch (l.op) {
       case PlanOp::conv: { ConvShape c = l.conv; c.n = n; conv2d_forward(c, cur.data(), w.weight.data(), w.bias.data(), next.data()); break; }
@@ -98,6 +106,11 @@ std::vector<float> reference(const Model& m, const std::vector<float>& x, int64_
       case PlanOp::softmax:
         softmax_forward(cur.data(), next.data(), n * l.in_size / (l.softmax_dim * l.softmax_inner), l.softmax_dim, l.softmax_inner);
         break;
+      case PlanOp::add_saved:
+        for (size_t j = 0; j < next.size(); ++j) next[j] = cur[j] + saved.back()[j];
+        saved.pop_back();
+        break;
+      case PlanOp::save: case PlanOp::swap: break;  // handled above
     }
     if (l.epilogue == PlanEpilogue::relu) relu_forward(next.data(), next.data(), n * l.out_size);
     cur.swap(next);
@@ -178,6 +191,34 @@ void test_every_kind(std::mt19937& rng) {
   check_model("every kind", m, rng);
 }
 
+// Residual blocks: identity (body of two convs), projection (a strided body and a strided 1x1
+// shortcut, through swap), one block nested in another, and a block that ends the plan.
+void test_residual(std::mt19937& rng) {
+  Model m;
+  add(m, conv_layer(conv(3, 9, 7, 4, 3, 1, 1, 1, 1), true), rng);
+  add(m, simple(PlanOp::save), rng);
+  add(m, conv_layer(conv(4, 9, 7, 4, 3, 1, 1, 1, 1), true), rng);
+  add(m, conv_layer(conv(4, 9, 7, 4, 3, 1, 1, 1, 1), false), rng);
+  add(m, simple(PlanOp::add_saved), rng);
+  add(m, simple(PlanOp::relu), rng);
+  add(m, simple(PlanOp::save), rng);
+  add(m, conv_layer(conv(4, 9, 7, 6, 3, 2, 1, 1, 1), true), rng);
+  add(m, simple(PlanOp::save), rng);  // nested: a block inside the projection block's body
+  add(m, conv_layer(conv(6, 5, 4, 6, 1, 1, 0, 1, 2), false), rng);
+  add(m, simple(PlanOp::add_saved), rng);
+  add(m, simple(PlanOp::swap), rng);
+  add(m, conv_layer(conv(4, 9, 7, 6, 1, 2, 0, 1, 1), false), rng);
+  add(m, simple(PlanOp::add_saved), rng);
+  add(m, simple(PlanOp::relu), rng);
+  check_model("residual blocks", m, rng);
+  Model last;  // the add writes the plan's output
+  add(last, linear_layer(10, 8, true), rng);
+  add(last, simple(PlanOp::save), rng);
+  add(last, linear_layer(8, 8, false), rng);
+  add(last, simple(PlanOp::add_saved), rng);
+  check_model("a residual block at the end", last, rng);
+}
+
 void test_large_image(std::mt19937& rng) {
   Model m;  // big enough per image to take the layer-at-a-time path below 3 images
   add(m, conv_layer(conv(16, 40, 40, 32, 3, 1, 1, 1, 1), true), rng);
@@ -251,6 +292,23 @@ void test_errors() {
     float x[3] = {}, y[2] = {};
     p.run(x, 1, y);
   });
+  expect_error("an add with nothing put aside", [] {
+    InferencePlan p;
+    p.add(simple(PlanOp::add_saved), 3);
+  });
+  expect_error("an add of another size", [] {
+    InferencePlan p;
+    p.add(simple(PlanOp::save), 10);
+    p.add(linear_layer(10, 4, false), 10);
+    p.add(simple(PlanOp::add_saved), 4);
+  });
+  expect_error("a value put aside and never added", [] {
+    InferencePlan p;
+    p.add(simple(PlanOp::save), 3);
+    p.add(simple(PlanOp::relu), 3);
+    float x[3] = {}, y[3] = {};
+    p.run(x, 1, y);
+  });
   expect_error("weights for a relu", [] {
     InferencePlan p;
     p.add(simple(PlanOp::relu), 3);
@@ -268,6 +326,7 @@ int main() {
     test_every_kind(rng);
     test_large_image(rng);
     test_conv_pool(rng);
+    test_residual(rng);
   });
   test_errors();
   return test::finish("test_plan");

@@ -13,7 +13,11 @@
 
 namespace convkit {
 
-enum class PlanOp { conv, linear, max_pool, avg_pool, channel_affine, relu, leaky_relu, sigmoid, tanh, softmax };
+// save, swap and add_saved run a residual block: save puts the current value aside, swap
+// exchanges it with the one put aside last (the body's output goes aside, the block's input
+// comes back for the shortcut), add_saved adds the one put aside last to the current value and
+// drops it. Sizes must match: a plan with a broadcasting join is not for this class.
+enum class PlanOp { conv, linear, max_pool, avg_pool, channel_affine, relu, leaky_relu, sigmoid, tanh, softmax, save, swap, add_saved };
 
 // What runs on the output of a conv, linear or channel-affine layer, in the same pass.
 enum class PlanEpilogue { none, relu };
@@ -63,10 +67,13 @@ class InferencePlan {
   using Snapshot = std::vector<std::shared_ptr<const PlanWeights>>;
   Snapshot snapshot() const;
   void run_images(const Snapshot& w, const float* x, int64_t n, float* y) const;
+  void run_layers(const Snapshot& w, const float* x, int64_t n, float* y) const;
   void run_layer(const PlanLayer& l, const PlanWeights* w, const float* src, int64_t n, float* dst) const;
   int64_t largest_activation() const;
 
   std::vector<PlanLayer> layers_;
+  std::vector<int64_t> saved_sizes_;  // while adding: the per-image sizes put aside by save
+  size_t depth_ = 0;                  // the most values put aside at once
   std::vector<std::shared_ptr<const PlanWeights>> weights_;
   int64_t flops_per_image_ = 0;
   mutable std::mutex weights_mutex_;
