@@ -17,6 +17,7 @@ import { backendInfo, compile, conv2d, encodeOnnx, manualSeed, nn, noGrad, setNu
 import { groupedBarPlot, svgProblem } from '../examples/common/svg.js';
 import { alternate, medianSpeedup } from './alternate.js';
 import { largestEventLoopGapMs } from './event-loop.js';
+import { largestWakeLatencyMs } from './wake-latency.js';
 import { randomArray } from './fill.js';
 import { lenet } from './lenet-epoch.js';
 import { median } from './stats.js';
@@ -84,8 +85,11 @@ interface Case {
 }
 
 interface Measured { label: string; /** The chart's group and series. */ group: string; series: string; threads: number; name: string; medianMs: number; rate: string; vsOrt: number | null; isOrt: boolean }
-/** gapMs: the median over rounds of each round's largest gap; rangeMs: the smallest and largest of those. */
-interface Gap { label: string; threads: number; name: string; perCallMs: number; gapMs: number; rangeMs: [number, number] }
+/**
+ * gapMs: the median over rounds of each round's largest timer gap; rangeMs: the smallest and
+ * largest of those; wakeMs: the same median for the largest wake-up latency (wake-latency.ts).
+ */
+interface Gap { label: string; threads: number; name: string; perCallMs: number; gapMs: number; rangeMs: [number, number]; wakeMs: number }
 
 const volume = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -235,25 +239,28 @@ export async function peersReport(root: string, quick: boolean): Promise<PeersRe
             { name: 'convkit compiled runAsync', call: runAsync(compiledConv, convX) },
             ...(convSession ? [ortCall(convSession, convX)!] : [])]],
         ];
-        const watched: Array<{ label: string; name: string; calls: number; call: (() => unknown) | null; gapsMs: number[]; ms: number[] }> = [
-          { label: 'idle', name: `idle baseline (setTimeout ${settings.idleMs} ms)`, calls: 0, call: null, gapsMs: [], ms: [] },
-          ...loops.flatMap(([label, calls, contenders]) => contenders.map((v) => ({ label: `${label}, ${calls} calls in a row`, name: v.name, calls, call: v.call, gapsMs: [], ms: [] }))),
+        const watched: Array<{ label: string; name: string; calls: number; call: (() => unknown) | null; gapsMs: number[]; wakesMs: number[]; ms: number[] }> = [
+          { label: 'idle', name: `idle baseline (setTimeout ${settings.idleMs} ms)`, calls: 0, call: null, gapsMs: [], wakesMs: [], ms: [] },
+          ...loops.flatMap(([label, calls, contenders]) => contenders.map((v) => ({ label: `${label}, ${calls} calls in a row`, name: v.name, calls, call: v.call, gapsMs: [], wakesMs: [], ms: [] }))),
         ];
+        const workOf = (w: (typeof watched)[number]) => async () => {
+          if (!w.call) return new Promise((resolve) => setTimeout(resolve, settings.idleMs));
+          for (let i = 0; i < w.calls; i++) {
+            await w.call();
+            await new Promise(setImmediate); // a turn of the loop between calls, as between a server's requests
+          }
+        };
         for (let round = 0; round < settings.loopRounds; round++) {
           for (const w of watched) {
             const t0 = performance.now();
-            w.gapsMs.push(await largestEventLoopGapMs(async () => {
-              if (!w.call) return new Promise((resolve) => setTimeout(resolve, settings.idleMs));
-              for (let i = 0; i < w.calls; i++) {
-                await w.call();
-                await new Promise(setImmediate); // a turn of the loop between calls, as between a server's requests
-              }
-            }));
+            w.gapsMs.push(await largestEventLoopGapMs(workOf(w)));
             w.ms.push((performance.now() - t0) / Math.max(1, w.calls));
+            // Apart from the timer: the probe's own messages wake the loop, which would stretch its ticks.
+            w.wakesMs.push(await largestWakeLatencyMs(workOf(w)));
           }
         }
         for (const w of watched) {
-          gaps.push({ label: w.label, threads, name: w.name, perCallMs: w.call ? median(w.ms) : NaN, gapMs: median(w.gapsMs), rangeMs: [Math.min(...w.gapsMs), Math.max(...w.gapsMs)] });
+          gaps.push({ label: w.label, threads, name: w.name, perCallMs: w.call ? median(w.ms) : NaN, gapMs: median(w.gapsMs), rangeMs: [Math.min(...w.gapsMs), Math.max(...w.gapsMs)], wakeMs: median(w.wakesMs) });
         }
       } finally {
         await lenetSession?.release();
@@ -267,15 +274,18 @@ export async function peersReport(root: string, quick: boolean): Promise<PeersRe
   const table = markdownTable(['case', 'threads', 'contender', 'median ms/call', 'rate', 'vs ORT'],
     measured.map((m) => [m.label, String(m.threads), m.name, m.medianMs.toFixed(3), m.rate, m.isOrt ? '1 (peer)' : m.vsOrt === null ? '-' : `${m.vsOrt.toFixed(2)}x`]),
     [1, 3, 4, 5]);
-  const gapTable = markdownTable(['event loop while', 'threads', 'contender', 'ms/call', 'largest gap ms (median of rounds)', 'range over rounds'],
-    gaps.map((g) => [g.label, String(g.threads), g.name, Number.isNaN(g.perCallMs) ? '-' : g.perCallMs.toFixed(2), g.gapMs.toFixed(2), `${g.rangeMs[0].toFixed(2)}-${g.rangeMs[1].toFixed(2)}`]),
-    [1, 3, 4, 5]);
+  const gapTable = markdownTable(['event loop while', 'threads', 'contender', 'ms/call', 'largest gap ms (median of rounds)', 'range over rounds', 'largest wake-up latency ms (median)'],
+    gaps.map((g) => [g.label, String(g.threads), g.name, Number.isNaN(g.perCallMs) ? '-' : g.perCallMs.toFixed(2), g.gapMs.toFixed(2), `${g.rangeMs[0].toFixed(2)}-${g.rangeMs[1].toFixed(2)}`, g.wakeMs.toFixed(2)]),
+    [1, 3, 4, 5, 6]);
   if (ort) notes.push('vs ORT: the median over rounds of (ORT time / contender time) in the same round; > 1 is faster than onnxruntime-node. ' +
     'Rate and median ms are each contender\'s own median over rounds.');
   notes.push(`Event loop: the largest gap between the ticks of a 1 ms timer while the calls run, with a turn of the loop between calls, ` +
     `in ${settings.loopRounds} rounds that alternate the idle baseline and every contender; the median over rounds is shown. ` +
     'A gap near the idle baseline means the loop never stalled. The pbkdf2 row is Node\'s own work on the libuv pool, sized like ' +
-    'runAsync\'s calls: what any off-loop work gets in this pattern, because the timer then fires around the completions.');
+    'runAsync\'s calls: what any off-loop work gets in this pattern, because the timer then fires around the completions ' +
+    '(libuv computes its waits from a clock in whole milliseconds, so a completion just before a tick delays the tick by up to ~1 ms). ' +
+    'The wake-up latency column is a probe without that quantization, in rounds of its own: a worker thread posts its clock every 0.5 ms ' +
+    'and the largest age of a message when the loop takes it is the longest the loop was unavailable.');
   if (ort) notes.push('onnxruntime-node\'s session.run does its work on the main thread (in a setImmediate), so its largest gap is about one call; ' +
     'convkit\'s runAsync runs the forward pass on a libuv worker.');
   if (ort) notes.push('ORT session options other than intraOpNumThreads, interOpNumThreads 1, executionMode sequential and graphOptimizationLevel all are its defaults ' +
