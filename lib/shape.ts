@@ -66,6 +66,11 @@ export function normalizeAxis(op: string, name: string, axis: unknown, shape: re
   return axis < 0 ? axis + ndim : axis;
 }
 
+/** Whether two shapes are the same, dimension by dimension. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 /** Numpy broadcasting of two shapes, or null when they do not broadcast. */
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | null {
   const n = Math.max(a.length, b.length);

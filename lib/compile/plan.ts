@@ -6,7 +6,7 @@
 // to eager ops.
 import { convGeometry, poolGeometry, type AvgPool2dOptions, type Conv2dOptions, type MaxPool2dOptions, type Pair } from '../geometry.js';
 import type { ConvGeometry, PoolGeometry } from '../backend/types.js';
-import { formatShape, normalizeAxis, numel } from '../shape.js';
+import { formatShape, normalizeAxis, numel, sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import type { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/conv.js';
@@ -176,5 +176,5 @@ export function buildPlan(model: Module, inputShape: readonly number[]): Plan {
 
 /** Whether the native plan runs this plan: a chain, or residual joins of same-shaped values. */
 export function nativeRunnable(plan: Plan): boolean {
-  return plan.steps.every((step) => step.op !== 'addSaved' || (step.shape.length === step.savedShape.length && step.shape.every((d, i) => d === step.savedShape[i])));
+  return plan.steps.every((step) => step.op !== 'addSaved' || sameShape(step.shape, step.savedShape));
 }

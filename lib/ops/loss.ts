@@ -5,7 +5,7 @@
 import type { AnyBackend, IntStorage, Storage } from '../backend/types.js';
 import { needsGrad, record } from '../autograd.js';
 import { allocResult, backendFor, checkFiniteNumber, checkOptionalTensor, checkOptions, checkTensor, checkTensorRank } from '../check.js';
-import { describe, formatShape } from '../shape.js';
+import { describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
 /** How a loss reduces its per-item losses: their mean (the default), their sum, or none (one loss per item). */
@@ -97,7 +97,7 @@ function checkRows(op: string, name: string, x: unknown): Tensor {
 }
 
 function checkSameShape(op: string, name: string, t: Tensor, inputName: string, input: Tensor): void {
-  const same = t.ndim === input.ndim && t.shape.every((d, i) => d === input.shape[i]);
+  const same = sameShape(t.shape, input.shape);
   if (!same) {
     throw new RangeError(`${op}: ${name} ${formatShape(t.shape)} must have the same shape as ${inputName} ${formatShape(input.shape)}`);
   }

@@ -5,7 +5,7 @@ import { getPriority, setPriority } from 'node:os';
 import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
 import { scheduleThisThread } from '../backend/registry.js';
 import { load } from '../io/model-file.js';
-import { formatShape } from '../shape.js';
+import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { inferBatchSync } from '../train/infer-batch.js';
 import { softmaxRows } from '../train/softmax-option.js';
@@ -140,10 +140,6 @@ async function predictAll(task: PreprocessTask): Promise<unknown> {
   const y = forward(new Tensor(x, [samples.length, ...good!.slice(1)]), task.softmax);
   const row = [1, ...y.shape.slice(1)];
   return moveResult(y.data.slice(), prepared.map((p) => (p instanceof Tensor ? row : null)), prepared);
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function moveResult(data: Float32Array, shapes: Array<number[] | null>, prepared: Array<Tensor | ThrownError>): unknown {

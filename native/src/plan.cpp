@@ -19,6 +19,7 @@
 #include "convkit/error.h"
 #include "convkit/gemm.h"
 #include "convkit/threads.h"
+#include "plan_layer_checks.h"
 
 namespace convkit {
 namespace {
@@ -50,33 +51,21 @@ struct Arena {
 };
 thread_local Arena tls_arena;
 
-int64_t conv_flops(const ConvShape& c) { return 2 * c.o * c.oh * c.ow * (c.c / c.groups) * c.kh * c.kw; }
-
 }  // namespace
 
 void InferencePlan::add(PlanLayer l, int64_t in_size) {
   const std::string where = "compile: layer " + s(int64_t(layers_.size()));
   if (in_size < 1) throw_range(where + ": its input has " + s(in_size) + " elements per image");
   switch (l.op) {
-    case PlanOp::conv: {
-      l.conv.n = 1;
-      validate(l.conv);
-      if (l.conv.c * l.conv.h * l.conv.w != in_size)
-        throw_range(where + " (conv): expects " + s(l.conv.c * l.conv.h * l.conv.w) + " inputs per image, gets " + s(in_size));
-      l.out_size = l.conv.o * l.conv.oh * l.conv.ow;
+    case PlanOp::conv:
+      l.out_size = checked_conv_out_size(l.conv, in_size, where);
       flops_per_image_ += conv_flops(l.conv);
       break;
-    }
     case PlanOp::max_pool:
-    case PlanOp::avg_pool: {
-      l.pool.n = 1;
-      validate(l.pool);
-      if (l.pool.c * l.pool.h * l.pool.w != in_size)
-        throw_range(where + " (pool): expects " + s(l.pool.c * l.pool.h * l.pool.w) + " inputs per image, gets " + s(in_size));
-      l.out_size = l.pool.c * l.pool.oh * l.pool.ow;
+    case PlanOp::avg_pool:
+      l.out_size = checked_pool_out_size(l.pool, in_size, where);
       flops_per_image_ += l.out_size * l.pool.kh * l.pool.kw;
       break;
-    }
     case PlanOp::linear:
       if (l.in_features != in_size || l.out_features < 1)
         throw_range(where + " (linear): " + s(l.in_features) + " -> " + s(l.out_features) + " features for " + s(in_size) +

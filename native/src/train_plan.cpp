@@ -21,6 +21,7 @@
 #include "convkit/error.h"
 #include "convkit/gemm.h"
 #include "convkit/threads.h"
+#include "plan_layer_checks.h"
 #include "vec_kernels.h"
 
 namespace convkit {
@@ -31,8 +32,6 @@ constexpr int64_t kSerialFlops = int64_t(4) << 20;   // below this a step runs o
 constexpr int64_t kUpdateGrain = int64_t(16) << 10;  // parameters per task of the update pass
 
 std::string s(int64_t v) { return std::to_string(v); }
-
-int64_t conv_flops(const ConvShape& c) { return 2 * c.o * c.oh * c.ow * (c.c / c.groups) * c.kh * c.kw; }
 
 // Runs fn(chunk) for every chunk, spread over the pool's threads by contiguous ranges.
 template <class Fn>
@@ -78,11 +77,7 @@ void TrainingPlan::add(TrainLayer l, int64_t in_size) {
   std::vector<int64_t> params;
   switch (l.op) {
     case TrainOp::conv:
-      l.conv.n = 1;
-      validate(l.conv);
-      if (l.conv.c * l.conv.h * l.conv.w != in_size)
-        throw_range(where + " (conv): expects " + s(l.conv.c * l.conv.h * l.conv.w) + " inputs per image, gets " + s(in_size));
-      l.out_size = l.conv.o * l.conv.oh * l.conv.ow;
+      l.out_size = checked_conv_out_size(l.conv, in_size, where);
       params = {l.conv.o * (l.conv.c / l.conv.groups) * l.conv.kh * l.conv.kw};
       if (l.bias) params.push_back(l.conv.o);
       flops_per_image_ += 3 * conv_flops(l.conv);
@@ -98,11 +93,7 @@ void TrainingPlan::add(TrainLayer l, int64_t in_size) {
       break;
     case TrainOp::max_pool:
     case TrainOp::avg_pool:
-      l.pool.n = 1;
-      validate(l.pool);
-      if (l.pool.c * l.pool.h * l.pool.w != in_size)
-        throw_range(where + " (pool): expects " + s(l.pool.c * l.pool.h * l.pool.w) + " inputs per image, gets " + s(in_size));
-      l.out_size = l.pool.c * l.pool.oh * l.pool.ow;
+      l.out_size = checked_pool_out_size(l.pool, in_size, where);
       flops_per_image_ += 2 * l.out_size * l.pool.kh * l.pool.kw;
       break;
     case TrainOp::batch_norm:

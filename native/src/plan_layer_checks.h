@@ -1,0 +1,33 @@
+// What the inference plan (plan.cpp) and the training plan (train_plan.cpp) check alike when a
+// conv or pooling layer is added: its geometry for one image, and that it takes the elements per
+// image it is given. Each returns the layer's output elements per image.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "convkit/conv.h"
+#include "convkit/error.h"
+#include "convkit/pool.h"
+
+namespace convkit {
+
+inline int64_t checked_conv_out_size(ConvShape& c, int64_t in_size, const std::string& where) {
+  c.n = 1;
+  validate(c);
+  if (c.c * c.h * c.w != in_size)
+    throw_range(where + " (conv): expects " + std::to_string(c.c * c.h * c.w) + " inputs per image, gets " + std::to_string(in_size));
+  return c.o * c.oh * c.ow;
+}
+
+inline int64_t checked_pool_out_size(PoolShape& p, int64_t in_size, const std::string& where) {
+  p.n = 1;
+  validate(p);
+  if (p.c * p.h * p.w != in_size)
+    throw_range(where + " (pool): expects " + std::to_string(p.c * p.h * p.w) + " inputs per image, gets " + std::to_string(in_size));
+  return p.c * p.oh * p.ow;
+}
+
+// Multiply-adds count 2: one image's forward.
+inline int64_t conv_flops(const ConvShape& c) { return 2 * c.o * c.oh * c.ow * (c.c / c.groups) * c.kh * c.kw; }
+
+}  // namespace convkit
