@@ -145,24 +145,32 @@ describe('createWorkerPool', () => {
 
   it.runIf(process.platform === 'linux')('runs its workers at the priority given, below the event loop, under SCHED_BATCH, or idle', async () => {
     // Each thread's nice value is field 19 of /proc/self/task/TID/stat, its policy field 41.
-    const threadsWith = (field: number, value: number) => readdirSync('/proc/self/task').filter((tid) => {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // Counted among the threads started since `before` (a snapshot of the thread ids): others may
+    // come and go meanwhile (earlier pools closing, the native pool).
+    const tids = () => new Set(readdirSync('/proc/self/task'));
+    const newThreadsWith = (before: Set<string>, field: number, value: number) => [...tids()].filter((tid) => {
+      if (before.has(tid)) return false;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      } catch {
+        return false; // a thread that ended between the listing and the read
+      }
       return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3]) === value;
     }).length;
-    const niceThreads = (nice: number) => threadsWith(19, nice);
     const SCHED_BATCH = 3;
-    const batchBefore = threadsWith(41, SCHED_BATCH);
+    const batchExpected = backendInfo().native.isa && process.env.CONVKIT_SCHED_BATCH !== '0';
     expect(getPriority()).toBeLessThan(17);
-    const before = niceThreads(17);
+    const before = tids();
     const low = await createWorkerPool(modelPath, { threads: 2, priority: 17 });
     try {
       // createWorkerPool waits for one worker; the other may still be starting.
-      const started = () => niceThreads(17) - before >= 2 && (!backendInfo().native.isa || process.env.CONVKIT_SCHED_BATCH === '0' || threadsWith(41, SCHED_BATCH) - batchBefore >= 2);
+      const started = () => newThreadsWith(before, 19, 17) >= 2 && (!batchExpected || newThreadsWith(before, 41, SCHED_BATCH) >= 2);
       for (let waited = 0; !started() && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
-      expect(niceThreads(17) - before).toBeGreaterThanOrEqual(2);
+      expect(newThreadsWith(before, 19, 17)).toBeGreaterThanOrEqual(2);
       expect(getPriority()).toBeLessThan(17); // the event loop's thread keeps its own
       // Their wake-ups do not preempt the event loop (where the addon loads; CONVKIT_SCHED_BATCH=0 turns it off).
-      if (backendInfo().native.isa && process.env.CONVKIT_SCHED_BATCH !== '0') expect(threadsWith(41, SCHED_BATCH) - batchBefore).toBeGreaterThanOrEqual(2);
+      if (batchExpected) expect(newThreadsWith(before, 41, SCHED_BATCH)).toBeGreaterThanOrEqual(2);
       const loopStat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
       expect(Number(loopStat.slice(loopStat.lastIndexOf(')') + 2).split(' ')[41 - 3])).toBe(0); // the event loop's thread keeps SCHED_OTHER
     } finally {
@@ -170,11 +178,11 @@ describe('createWorkerPool', () => {
     }
     // 'idle': SCHED_IDLE, only the CPU time nobody else wants.
     const SCHED_IDLE = 5;
-    const idleBefore = threadsWith(41, SCHED_IDLE);
+    const idleBefore = tids();
     const idle = await createWorkerPool(modelPath, { threads: 2, priority: 'idle' });
     try {
-      for (let waited = 0; threadsWith(41, SCHED_IDLE) - idleBefore < 2 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
-      if (backendInfo().native.isa) expect(threadsWith(41, SCHED_IDLE) - idleBefore).toBeGreaterThanOrEqual(2);
+      for (let waited = 0; newThreadsWith(idleBefore, 41, SCHED_IDLE) < 2 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      if (backendInfo().native.isa) expect(newThreadsWith(idleBefore, 41, SCHED_IDLE)).toBeGreaterThanOrEqual(2);
       expect(Array.from((await idle.predict(batch(2, 4))).data)).toEqual(Array.from((await predict(model, batch(2, 4))).data));
     } finally {
       await idle.close();
