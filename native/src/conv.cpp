@@ -28,6 +28,7 @@
 #include "convkit/activation.h"
 #include "convkit/error.h"
 #include "convkit/gemm.h"
+#include "convkit/scheduling.h"
 #include "convkit/threads.h"
 #include "im2col.h"
 #include "vec_kernels.h"
@@ -476,7 +477,11 @@ void conv2d_forward(const ConvShape& c, const float* x, const float* w, const fl
   }
   parallel_run([&](int tid, int nt) {
     const int64_t a = plan.units * tid / nt, b = plan.units * (tid + 1) / nt;
-    for (int64_t u = a; u < b; ++u) forward_chunk(c, g, chunk_of(c, plan, u), x, w, bias, y);
+    YieldPoints yield_points;  // between chunks no other thread waits for this one
+    for (int64_t u = a; u < b; ++u) {
+      yield_points.maybe_yield();
+      forward_chunk(c, g, chunk_of(c, plan, u), x, w, bias, y);
+    }
   });
 }
 

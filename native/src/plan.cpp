@@ -18,6 +18,7 @@
 #include "convkit/activation.h"
 #include "convkit/error.h"
 #include "convkit/gemm.h"
+#include "convkit/scheduling.h"
 #include "convkit/threads.h"
 #include "plan_layer_checks.h"
 
@@ -209,13 +210,15 @@ void InferencePlan::run_layer(const PlanLayer& l, const PlanWeights* w, const fl
   if (l.epilogue == PlanEpilogue::relu) relu_forward(dst, dst, n * l.out_size);  // in place
 }
 
-// n images of x through every layer into y, each layer on all n at once.
-void InferencePlan::run_layers(const Snapshot& w, const float* x, int64_t n, float* y) const {
+// n images of x through every layer into y, each layer on all n at once. Between layers no
+// other thread waits for this one, so that is where it yields (convkit/scheduling.h).
+void InferencePlan::run_layers(const Snapshot& w, const float* x, int64_t n, float* y, YieldPoints& yield_points) const {
   Arena& arena = tls_arena;
   arena.reserve(2 + depth_, n * largest_activation());
   arena.saved.clear();
   const float* current = x;
   for (size_t li = 0; li < layers_.size(); ++li) {
+    yield_points.maybe_yield();
     const PlanLayer& l = layers_[li];
     if (l.op == PlanOp::save) {
       arena.saved.push_back(current);
@@ -243,9 +246,10 @@ void InferencePlan::run_layers(const Snapshot& w, const float* x, int64_t n, flo
 void InferencePlan::run_images(const Snapshot& w, const float* x, int64_t n, float* y) const {
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(n, kChunkFloats / largest_activation()));
   const int64_t in = input_size(), out = output_size();
+  YieldPoints yield_points;
   for (int64_t i0 = 0; i0 < n; i0 += chunk) {
     const int64_t nb = std::min(chunk, n - i0);
-    run_layers(w, x + i0 * in, nb, y + i0 * out);
+    run_layers(w, x + i0 * in, nb, y + i0 * out, yield_points);
   }
 }
 
@@ -269,7 +273,8 @@ void InferencePlan::run(const float* x, int64_t n, float* y) const {
       if (a < b) run_images(w, x + a * input_size(), b - a, y + a * output_size());
     });
   } else {
-    run_layers(w, x, n, y);  // fewer images than threads: each layer's kernel uses every thread
+    YieldPoints yield_points;
+    run_layers(w, x, n, y, yield_points);  // fewer images than threads: each layer's kernel uses every thread
   }
 }
 

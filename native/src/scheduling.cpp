@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #if defined(__linux__)
 #include <pthread.h>
@@ -68,6 +69,25 @@ void batch_scheduling_on_this_thread() {
 #if CONVKIT_HAS_SCHED_BATCH
   if (batch_scheduling_enabled() && current_policy() == SCHED_OTHER) set_policy(SCHED_BATCH);
 #endif
+}
+
+bool yield_points_enabled() {
+  static const bool enabled = [] {
+    const char* env = std::getenv("CONVKIT_YIELD");
+    return !(env && std::strcmp(env, "0") == 0);
+  }();
+  return enabled;
+}
+
+YieldPoints::YieldPoints() : next_(std::chrono::steady_clock::now() + kInterval) {}
+
+void YieldPoints::maybe_yield() {
+  if (!yield_points_enabled()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_) return;
+  std::this_thread::yield();  // sched_yield on Linux
+  ++yields_;
+  next_ = std::chrono::steady_clock::now() + kInterval;
 }
 
 void idle_scheduling_on_this_thread() {

@@ -1,6 +1,7 @@
 // SCHED_BATCH on Linux: the pool's threads run under it from their start, and a thread that asks
 // (a libuv worker on its first async call) switches to it; CONVKIT_SCHED_BATCH=0 turns it off.
-// SCHED_IDLE is for a thread that asks for it (a serving pool's worker).
+// SCHED_IDLE is for a thread that asks for it (a serving pool's worker). Yield points yield at
+// most once per interval of work, and never with CONVKIT_YIELD=0.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -46,5 +47,22 @@ int main() {
   idler.join();
   CHECK(convkit::this_thread_policy() == convkit::ThreadPolicy::normal, "other threads' policies leave the caller's alone");
 #endif
+
+  // Yield points: none before an interval of work has passed, then at most one per interval.
+  {
+    convkit::YieldPoints points;
+    points.maybe_yield();
+    CHECK(points.yields() == 0, "no yield right after the start (%d)", points.yields());
+    const auto start = std::chrono::steady_clock::now();
+    const auto until = start + 20 * convkit::YieldPoints::kInterval;
+    while (std::chrono::steady_clock::now() < until) points.maybe_yield();
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    const int most = int(elapsed / convkit::YieldPoints::kInterval);
+    if (convkit::yield_points_enabled()) {
+      CHECK(points.yields() >= 1 && points.yields() <= most, "%d yields in %d intervals of work", points.yields(), most);
+    } else {
+      CHECK(points.yields() == 0, "CONVKIT_YIELD=0 turns them off (%d yields)", points.yields());
+    }
+  }
   return test::finish("test_scheduling");
 }

@@ -13,6 +13,8 @@
 
 namespace convkit {
 
+class YieldPoints;  // convkit/scheduling.h
+
 // save, swap and add_saved run a residual block: save puts the current value aside, swap
 // exchanges it with the one put aside last (the body's output goes aside, the block's input
 // comes back for the shortcut), add_saved adds the one put aside last to the current value and
@@ -67,7 +69,7 @@ class InferencePlan {
   using Snapshot = std::vector<std::shared_ptr<const PlanWeights>>;
   Snapshot snapshot() const;
   void run_images(const Snapshot& w, const float* x, int64_t n, float* y) const;
-  void run_layers(const Snapshot& w, const float* x, int64_t n, float* y) const;
+  void run_layers(const Snapshot& w, const float* x, int64_t n, float* y, YieldPoints& yield_points) const;
   void run_layer(const PlanLayer& l, const PlanWeights* w, const float* src, int64_t n, float* dst) const;
   int64_t largest_activation() const;
 

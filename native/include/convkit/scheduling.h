@@ -11,6 +11,7 @@
 // same way, at the same share of the CPU. CONVKIT_SCHED_BATCH=0 turns it off (elsewhere than
 // Linux it is always off).
 #pragma once
+#include <chrono>
 
 namespace convkit {
 
@@ -31,5 +32,26 @@ void batch_scheduling_on_this_thread();
 // loop, such as the workers of a machine that serves and does little else; under other load on
 // the machine they get next to nothing. Not governed by CONVKIT_SCHED_BATCH: it is asked for.
 void idle_scheduling_on_this_thread();
+
+// Yield points in long computations. A thread woken on a core where a compute thread runs (the
+// event loop, woken by a timer or a finished call) often cannot preempt it: the kernel places it
+// behind, and re-checks only at its next tick, 4 ms apart at HZ=250. A compute thread that calls
+// maybe_yield() between chunks of work gives the core up once per kInterval of its computing, so
+// such a thread waits for at most about that long. sched_yield keeps the thread's share of the
+// CPU (under EEVDF it only moves its deadline), and returns at once when nothing else waits for
+// the core. CONVKIT_YIELD=0 turns the yield points off (read once).
+class YieldPoints {
+ public:
+  static constexpr std::chrono::microseconds kInterval{100};
+  YieldPoints();
+  void maybe_yield();
+  int yields() const { return yields_; }
+
+ private:
+  std::chrono::steady_clock::time_point next_;
+  int yields_ = 0;
+};
+
+bool yield_points_enabled();
 
 }  // namespace convkit
