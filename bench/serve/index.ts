@@ -4,20 +4,27 @@
 // it, when onnxruntime-node is installed, the same server logic on ONNX
 // Runtime with the same weights. Results: a markdown table and an SVG bar chart.
 //
-//   npm run bench:serve -- [--duration 5] [--rounds 3] [--connections 1,16,64] [--workers N] [--server-cpus LIST] [--out DIR] [--docs]
+//   npm run bench:serve -- [--duration 5] [--rounds 3] [--connections 1,16,64] [--workers N] [--worker-priority idle,10] [--client-nice 10] [--server-cpus LIST] [--out DIR] [--docs]
+//
+// autocannon stands in for clients on other machines, but shares the servers' cores here. It runs
+// at --client-nice (default 10) so that it takes the CPU the servers leave rather than competing
+// with their event loops for it: a loop woken on the core where the client runs otherwise waits
+// behind it, up to the scheduler's next tick (4 ms at HZ=250), which is the client's cost, not the
+// server's. --client-nice 0 measures the servers at the client's own priority.
 //
 // --server-cpus runs each server under `taskset -c LIST`; with the bench itself on the other
 // CPUs (`taskset -c 1 npm run bench:serve -- --server-cpus 0`) autocannon gets a core of its own.
 //
 // Three servers when all is there: convkit in one process, convkit with N worker threads
-// (default: one per core, at the server's default priority, idle; 0 skips it), and ONNX Runtime. They run side by side, and each
+// (default: one per core, at the server's default priority, idle; 0 skips it; --worker-priority
+// with a list starts one such server per priority, to compare them in one run), and ONNX Runtime. They run side by side, and each
 // row is the median of --rounds runs that alternate between them round by round.
 //
 // The model is the LeNet that `npm start` saved (out/lenet/lenet.safetensors), else the same
 // architecture with seeded random weights: the weights change the answers, not the speed.
 // --docs also writes the chart to docs/img/serve-bench.svg for the README.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus as cpuList, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus as cpuList, getPriority, loadavg, setPriority, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,6 +45,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '1,16,64' },
     workers: { type: 'string', default: String(availableParallelism()) },
+    'worker-priority': { type: 'string' },
+    'client-nice': { type: 'string', default: '10' },
     out: { type: 'string', default: join(root, 'out', 'bench-serve') },
     'server-cpus': { type: 'string' },
     docs: { type: 'boolean', default: false },
@@ -47,8 +56,13 @@ const duration = Number(values.duration);
 const rounds = Number(values.rounds);
 const connectionCounts = values.connections!.split(',').map(Number);
 const workers = Number(values.workers);
-if (!(duration > 0) || !Number.isInteger(rounds) || rounds < 1 || connectionCounts.some((c) => !Number.isInteger(c) || c < 1) || !Number.isInteger(workers) || workers < 0) {
-  console.error('bench:serve: --duration must be a positive number of seconds, --rounds a positive integer, --connections positive integers like 1,16,64, --workers a non-negative integer');
+// undefined: the server's default; else one worker server per priority given.
+const workerPriorities = values['worker-priority']?.split(',') ?? [undefined];
+const clientNice = Number(values['client-nice']);
+const validPriority = (p: string | undefined) => p === undefined || p === 'idle' || (/^\d+$/.test(p) && Number(p) <= 19);
+if (!(duration > 0) || !Number.isInteger(rounds) || rounds < 1 || connectionCounts.some((c) => !Number.isInteger(c) || c < 1) || !Number.isInteger(workers) || workers < 0 ||
+  !workerPriorities.every(validPriority) || !Number.isInteger(clientNice) || clientNice < 0 || clientNice > 19) {
+  console.error('bench:serve: --duration must be a positive number of seconds, --rounds a positive integer, --connections positive integers like 1,16,64, --workers a non-negative integer, --worker-priority a list of idle or 0-19, --client-nice 0-19');
   process.exit(2);
 }
 const loadAtStart = loadavg()[0]!;
@@ -150,14 +164,19 @@ try {
   const contenders: Contender[] = [];
   try {
     contenders.push({ name: 'convkit', server: await startServer(root, model.path, [], cpus) });
-    if (workers > 0) contenders.push({ name: `convkit, ${workers} worker${workers === 1 ? '' : 's'}`, server: await startServer(root, model.path, ['--workers', String(workers)], cpus) });
+    for (const priority of workers > 0 ? workerPriorities : []) {
+      const name = `convkit, ${workers} worker${workers === 1 ? '' : 's'}${priority === undefined ? '' : ` (priority ${priority})`}`;
+      const args = ['--workers', String(workers), ...(priority === undefined ? [] : ['--worker-priority', priority])];
+      contenders.push({ name, server: await startServer(root, model.path, args, cpus) });
+    }
     if ('path' in onnx) contenders.push({ name: 'onnxruntime-node', server: await startServer(root, onnx.path, [], cpus) });
+    if (getPriority() < clientNice) setPriority(clientNice); // this thread is autocannon's; the servers, started above, keep theirs
     rows.push(...(await measureAll(contenders)));
   } finally {
     await Promise.all(contenders.map(({ server }) => server.stop()));
   }
   const where = cpus === undefined ? 'sharing every CPU' : `the servers on CPUs ${cpus} (taskset)`;
-  const notes = [`Model: ${model.note}. Each row: the median of ${rounds} runs of ${duration} s, alternating between the servers round by round; each server in its own process, autocannon in the bench's, ${where}; ${cpuCount()} CPUs, load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`];
+  const notes = [`Model: ${model.note}. Each row: the median of ${rounds} runs of ${duration} s, alternating between the servers round by round; each server in its own process, autocannon in the bench's at nice ${clientNice}, ${where}; ${cpuCount()} CPUs, load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`];
   if (!('path' in onnx)) {
     console.log(`bench:serve: ORT side skipped: ${onnx.skip}`);
     notes.push(`ORT side skipped: ${onnx.skip}.`);
