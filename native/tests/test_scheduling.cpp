@@ -48,12 +48,11 @@ int main() {
   CHECK(convkit::this_thread_policy() == convkit::ThreadPolicy::normal, "other threads' policies leave the caller's alone");
 #endif
 
-  // Yield points: none before an interval of work has passed, then at most one per interval.
+  // Yield points: at most one per interval of work (the first after one has passed), and some
+  // over 20 intervals. Nothing asserts how soon: a loaded machine may preempt this thread anywhere.
   {
-    convkit::YieldPoints points;
-    points.maybe_yield();
-    CHECK(points.yields() == 0, "no yield right after the start (%d)", points.yields());
     const auto start = std::chrono::steady_clock::now();
+    convkit::YieldPoints points;
     const auto until = start + 20 * convkit::YieldPoints::kInterval;
     while (std::chrono::steady_clock::now() < until) points.maybe_yield();
     const auto elapsed = std::chrono::steady_clock::now() - start;
