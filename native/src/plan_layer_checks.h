@@ -11,19 +11,22 @@
 
 namespace convkit {
 
+inline void check_in_size(int64_t expected, int64_t in_size, const std::string& where, const char* kind) {
+  if (expected != in_size)
+    throw_range(where + " (" + kind + "): expects " + std::to_string(expected) + " inputs per image, gets " + std::to_string(in_size));
+}
+
 inline int64_t checked_conv_out_size(ConvShape& c, int64_t in_size, const std::string& where) {
   c.n = 1;
   validate(c);
-  if (c.c * c.h * c.w != in_size)
-    throw_range(where + " (conv): expects " + std::to_string(c.c * c.h * c.w) + " inputs per image, gets " + std::to_string(in_size));
+  check_in_size(c.c * c.h * c.w, in_size, where, "conv");
   return c.o * c.oh * c.ow;
 }
 
 inline int64_t checked_pool_out_size(PoolShape& p, int64_t in_size, const std::string& where) {
   p.n = 1;
   validate(p);
-  if (p.c * p.h * p.w != in_size)
-    throw_range(where + " (pool): expects " + std::to_string(p.c * p.h * p.w) + " inputs per image, gets " + std::to_string(in_size));
+  check_in_size(p.c * p.h * p.w, in_size, where, "pool");
   return p.c * p.oh * p.ow;
 }
 
