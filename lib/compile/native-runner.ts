@@ -26,7 +26,6 @@ function describeStep(step: PlanStep): object {
     case 'maxPool': case 'avgPool': return { op: step.op, geometry: step.geometry };
     case 'leakyRelu': return { op: 'leakyRelu', slope: step.slope };
     case 'softmax': return { op: 'softmax', dim: step.dim, inner: step.inner };
-    case 'save': case 'swap': case 'addSaved': return { op: step.op };
     default: return { op: step.op };
   }
 }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "convkit/activation.h"
+#include "convkit/arith.h"
 #include "convkit/error.h"
 #include "convkit/gemm.h"
 #include "convkit/scheduling.h"
@@ -231,8 +232,11 @@ void InferencePlan::run_layers(const Snapshot& w, const float* x, int64_t n, flo
     float* dst = li + 1 == layers_.size() ? y : arena.free_buffer(current);
     if (l.op == PlanOp::add_saved) {
       const float* other = arena.saved.back();
-      const int64_t count = n * l.in_size;
-      for (int64_t i = 0; i < count; ++i) dst[i] = current[i] + other[i];
+      BroadcastShape same;  // one flat dim: the two values have the same shape
+      same.rank = 1;
+      same.shape[0] = n * l.in_size;
+      same.a_stride[0] = same.b_stride[0] = 1;
+      binary(BinaryOp::add, same, current, other, dst);
       arena.saved.pop_back();
     } else {
       run_layer(l, w[li].get(), current, n, dst);
